@@ -1,0 +1,17 @@
+"""The `devenv` command line: parses, calls the library, prints. No logic lives here."""
+
+from __future__ import annotations
+
+from devenv.cli import images, policy, render
+from devenv.cli._app import app
+
+__all__ = ["app", "main"]
+
+render.register(app)
+policy.register(app)
+images.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,29 @@
+"""Where output goes: data to stdout, messages to stderr."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+
+from devenv._errors import DevenvError
+
+__all__ = ["err_console", "out_console", "report_error", "write_data"]
+
+out_console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+def write_data(text: str) -> None:
+    """Bytes for machines (YAML, JSON): no styling, no wrapping."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def report_error(error: DevenvError) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
+    for line in error.details():
+        err_console.print(f"  {escape(line)}", highlight=False)
+    if error.hint:
+        err_console.print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False)

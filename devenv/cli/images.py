@@ -1,0 +1,47 @@
+"""`devenv images`: what runs, pinned where, overridden how."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from devenv.cli._console import out_console, write_data
+from devenv.cli._options import ImagesOption, images
+
+
+def register(app: typer.Typer) -> None:
+    images_app = typer.Typer(help="The pinned images and their overrides.", no_args_is_help=True)
+    app.add_typer(images_app, name="images")
+
+    @images_app.command("list")
+    def list_command(
+        *,
+        images_file: ImagesOption = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Every image with the reference in force and where it comes from."""
+        from devenv._images import catalog, env_var_for
+
+        resolved = images(images_file)
+        if as_json:
+            rows = {
+                name: {
+                    "ref": resolved.ref(name),
+                    "from": resolved.overridden.get(name, "catalog"),
+                    "pinned_from": image.source,
+                    "variable": env_var_for(name),
+                }
+                for name, image in catalog().items()
+            }
+            write_data(json.dumps(rows, indent=2) + "\n")
+            return
+        table = Table(title="Images")
+        for header in ("name", "reference", "from", "override with"):
+            table.add_column(header, overflow="fold")
+        for name in catalog():
+            origin = resolved.overridden.get(name, "catalog")
+            table.add_row(name, resolved.ref(name), origin, env_var_for(name))
+        out_console.print(table)

@@ -1,0 +1,173 @@
+"""`devenv policy`: who can reach whom, according to the NetworkPolicies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from devenv.cli._console import err_console, out_console, write_data
+from devenv.cli._options import ImagesOption, ProfileOption, TopologyOption, images, load
+
+if TYPE_CHECKING:
+    from devenv._policy_matrix import Cell, PolicyMatrix
+
+_ALLOWED = "[green]●[/]"
+_EXCEPTION = "[yellow]◆[/]"
+_BLOCKED = "[dim]·[/]"
+_MISMATCH = "[bold red]✗[/]"
+
+
+def _symbol(cell: Cell, exceptions: set[str]) -> str:
+    if not cell.matches:
+        return _MISMATCH
+    if not cell.observed:
+        return _BLOCKED
+    if cell.expected_by and all(name in exceptions for name in cell.expected_by):
+        return _EXCEPTION
+    return _ALLOWED
+
+
+def _grid(matrix: PolicyMatrix) -> tuple[Table, Table]:
+    """Sources down, destination ports across (numbered, with a legend)."""
+    exceptions = set(matrix.exceptions)
+    present = {(c.destination, c.port) for c in matrix.cells}
+    columns = [
+        (e.name, p.label) for e in matrix.endpoints for p in e.ports if (e.name, p.label) in present
+    ]
+    with_cells = {c.source for c in matrix.cells}
+    sources = [e.name for e in matrix.endpoints if e.name in with_cells]
+    lookup = {(c.source, c.destination, c.port): c for c in matrix.cells}
+    grid = Table(title="Connections (source ↓, destination →)", box=None, pad_edge=False)
+    grid.add_column("source", no_wrap=True)
+    for index in range(len(columns)):
+        grid.add_column(str(index + 1), justify="center", no_wrap=True)
+    zones = {e.name: e.zone or e.category for e in matrix.endpoints}
+    for source in sources:
+        row = [f"{source} [dim]({zones.get(source, '')})[/]"]
+        for destination, port in columns:
+            cell = lookup.get((source, destination, port))
+            row.append(_symbol(cell, exceptions) if cell else " ")
+        grid.add_row(*row)
+    legend = Table(box=None, show_header=False, pad_edge=False)
+    for _ in range(3):
+        legend.add_column(no_wrap=True)
+    entries = [
+        f"[bold]{i + 1}[/] {d}:{p} [dim]({zones.get(d, '')})[/]" for i, (d, p) in enumerate(columns)
+    ]
+    for start in range(0, len(entries), 3):
+        legend.add_row(*entries[start : start + 3], *[""] * (3 - len(entries[start : start + 3])))
+    return grid, legend
+
+
+def _print_detail(cells: list[Cell], exceptions: set[str]) -> None:
+    """One line per cell: greppable, and readable in a narrow terminal."""
+    for cell in cells:
+        where = f"{cell.source} -> {cell.destination}:{cell.port}"
+        if not cell.matches:
+            out_console.print(f"{_MISMATCH} {cell.describe()}")
+        elif cell.observed:
+            kind = "exception" if _symbol(cell, exceptions) == _EXCEPTION else "allowed"
+            out_console.print(
+                f"{_symbol(cell, exceptions)} {where} {kind}: rules {', '.join(cell.expected_by)};"
+                f" policies {', '.join(cell.observed_by)}"
+            )
+        else:
+            out_console.print(f"{_BLOCKED} {where} blocked: no rule allows it")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("policy")
+    def policy_command(
+        *,
+        topology: TopologyOption = None,
+        profile: ProfileOption = "dev",
+        images_file: ImagesOption = None,
+        manifests: Annotated[
+            Path | None,
+            typer.Option(
+                "--manifests",
+                "-m",
+                help="Evaluate these manifests (a file or a directory), not the rendered topology.",
+            ),
+        ] = None,
+        check: Annotated[
+            bool,
+            typer.Option(
+                "--check", help="Exit 1 naming every cell that differs from the zone rules."
+            ),
+        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the matrix as JSON.")] = False,
+        source: Annotated[
+            str | None, typer.Option("--from", help="Only cells from this endpoint.")
+        ] = None,
+        destination: Annotated[
+            str | None, typer.Option("--to", help="Only cells to this endpoint.")
+        ] = None,
+    ) -> None:
+        """Show which component can open a connection to which, and why."""
+        from devenv._errors import CheckFailed, ConfigError
+        from devenv._policy_matrix import build_matrix
+        from devenv._yamlio import load_manifest_tree
+        from devenv.render import render_manifests
+
+        loaded = load(topology, profile)
+        objects = (
+            load_manifest_tree(manifests)
+            if manifests is not None
+            else render_manifests(loaded, profile, images(images_file))
+        )
+        matrix = build_matrix(loaded, objects)
+        names = {e.name for e in matrix.endpoints}
+        for flag, value in (("--from", source), ("--to", destination)):
+            if value is not None and value not in names:
+                raise ConfigError(
+                    f"{flag} {value}: no such endpoint",
+                    hint=f"endpoints: {', '.join(sorted(names))}",
+                )
+        cells = [
+            c
+            for c in matrix.cells
+            if (source is None or c.source == source)
+            and (destination is None or c.destination == destination)
+        ]
+        mismatches = [c for c in cells if not c.matches]
+        if as_json:
+            data = matrix.to_json()
+            data["cells"] = [
+                c
+                for c in data["cells"]
+                if (source is None or c["from"] == source)
+                and (destination is None or c["to"] == destination)
+            ]
+            write_data(json.dumps(data, indent=2) + "\n")
+        elif source or destination:
+            _print_detail(cells, set(matrix.exceptions))
+        elif not check:
+            grid, legend = _grid(matrix)
+            out_console.print(grid)
+            out_console.print(legend)
+            out_console.print(
+                f"{_ALLOWED} allowed by a zone rule  {_EXCEPTION} allowed by an exception  "
+                f"{_BLOCKED} blocked  {_MISMATCH} differs from the zone rules"
+            )
+            for name, resolution in matrix.exceptions.items():
+                out_console.print(f"[yellow]exception {name}:[/] {resolution}")
+            out_console.print(
+                "[dim]`devenv policy --from NAME` lists the policies behind each cell[/]"
+            )
+        if check:
+            if mismatches:
+                raise CheckFailed(
+                    f"{len(mismatches)} cell(s) differ from the zone rules",
+                    [c.describe() for c in mismatches],
+                    hint="fix the policies, or the rules in the topology if they are what changed",
+                )
+            allowed = sum(c.observed for c in cells)
+            err_console.print(
+                f"[green]ok[/] {len(cells)} cells match the zone rules"
+                f" ({allowed} allowed, {len(cells) - allowed} blocked)"
+            )

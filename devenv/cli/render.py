@@ -1,0 +1,67 @@
+"""`devenv render`: the environment's manifests, and `--check` for what must hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from devenv.cli._console import err_console, write_data
+from devenv.cli._options import ImagesOption, ProfileOption, TopologyOption, images, load
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("render")
+    def render_command(
+        *,
+        topology: TopologyOption = None,
+        profile: ProfileOption = "dev",
+        images_file: ImagesOption = None,
+        out: Annotated[
+            Path | None,
+            typer.Option("--out", "-o", help="Write one file per namespace into this directory."),
+        ] = None,
+        check: Annotated[
+            bool,
+            typer.Option(
+                "--check",
+                help="Validate against the Kubernetes schemas and check the invariants.",
+            ),
+        ] = False,
+    ) -> None:
+        """Render every Kubernetes object of the environment (stdout by default)."""
+        from devenv._errors import CheckFailed, ConfigError
+        from devenv._lint import lint_manifests
+        from devenv._schema import schema_problems
+        from devenv._yamlio import dump_documents
+        from devenv.render import render_files
+
+        loaded = load(topology, profile)
+        image_set = images(images_file)
+        rendered = render_files(loaded, profile, image_set)
+        manifests = rendered.all()
+        if check:
+            version = loaded.cluster.kubernetes_version
+            findings = [f"schema: {p}" for p in schema_problems(manifests, version)]
+            findings += [f"invariant: {v}" for v in lint_manifests(manifests, image_set)]
+            if findings:
+                raise CheckFailed(f"{len(findings)} problem(s) in the rendered manifests", findings)
+            err_console.print(
+                f"[green]ok[/] {len(manifests)} objects valid against Kubernetes {version};"
+                " probes, quotas, pinned images and file-only secrets hold"
+            )
+            return
+        if out is None:
+            write_data(dump_documents(manifests))
+            return
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for name, objects in rendered.files.items():
+                (out / name).write_text(dump_documents(objects), encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(
+                f"{out}: cannot write manifests: {error.strerror or error}",
+                hint="--out takes a directory you can write to",
+            ) from None
+        err_console.print(f"wrote {len(manifests)} objects in {len(rendered.files)} files to {out}")

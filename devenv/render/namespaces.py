@@ -1,0 +1,75 @@
+"""Namespaces with their zone labels, and a ResourceQuota and LimitRange in each."""
+
+from __future__ import annotations
+
+from devenv._endpoints import ZONE_LABEL
+from devenv._resources import Footprint, component_sizing, namespace_footprint
+from devenv._topology import ProfileSpec, Topology
+from devenv.render._common import PART_OF, Manifest, metadata
+
+__all__ = ["render_namespaces", "render_quotas", "zone_member_label"]
+
+
+def zone_member_label(zone: str) -> str:
+    """A namespace label per zone it hosts: finops-agents hosts app and dmz pods."""
+    return f"zone.finops.io/{zone}"
+
+
+def render_namespaces(topology: Topology) -> list[Manifest]:
+    manifests = []
+    for name, namespace in topology.namespaces.items():
+        labels = {**PART_OF, ZONE_LABEL: namespace.zone}
+        labels.update({zone_member_label(zone): "true" for zone in topology.zones_in(name)})
+        manifests.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": metadata(
+                    name, labels=labels, annotations={"finops.io/ref": namespace.ref or ""}
+                ),
+            }
+        )
+    return manifests
+
+
+def render_quotas(topology: Topology, profile: ProfileSpec, namespace: str) -> list[Manifest]:
+    """Quota = steady state plus spare pods; LimitRange defaults fit the OpenBao agent."""
+    footprint = namespace_footprint(topology, profile, namespace)
+    quota = footprint.quota
+    largest_container = Footprint()
+    for component in topology.components_in(namespace):
+        sizing = component_sizing(topology, profile, component)
+        largest_container = largest_container.max(sizing.container)
+        if sizing.secret_agent is not None:
+            largest_container = largest_container.max(sizing.secret_agent)
+    default = Footprint.of(profile.secret_agent).as_resources()
+    resource_quota = {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": metadata("finops-quota", namespace),
+        "spec": {
+            "hard": {
+                "pods": str(footprint.quota_pods),
+                **{f"requests.{k}": v for k, v in quota.as_resources()["requests"].items()},
+                **{f"limits.{k}": v for k, v in quota.as_resources()["limits"].items()},
+            }
+        },
+    }
+    limit_range = {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": metadata("finops-limits", namespace),
+        "spec": {
+            "limits": [
+                {
+                    "type": "Container",
+                    # Containers that declare nothing get the agent's size: small, and
+                    # counted by the quota like everything else.
+                    "default": default["limits"],
+                    "defaultRequest": default["requests"],
+                    "max": largest_container.as_resources()["limits"],
+                }
+            ]
+        },
+    }
+    return [resource_quota, limit_range]

@@ -1,0 +1,23 @@
+"""kind-config.yaml stays in step with the topology and the image pins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from devenv._images import catalog
+from devenv._topology import Topology
+
+KIND_CONFIG = Path(__file__).parents[2] / "kind-config.yaml"
+
+
+def test_kind_config_matches_topology_and_pins(topology: Topology) -> None:
+    config = yaml.safe_load(KIND_CONFIG.read_text())
+    assert config["name"] == topology.cluster.name
+    assert config["networking"]["podSubnet"] == str(topology.cluster.pod_cidrs[0])
+    assert config["networking"]["serviceSubnet"] == str(topology.cluster.service_cidrs[0])
+    (node,) = config["nodes"]
+    assert node["image"] == catalog()["kind-node"].ref
+    node_ports = {p.node_port for c in topology.components.values() for p in c.ports if p.node_port}
+    assert {m["containerPort"] for m in node["extraPortMappings"]} == node_ports
