@@ -1,0 +1,65 @@
+"""The compose data layer, for real: PostgreSQL, Redis and OpenBao containers."""
+
+from __future__ import annotations
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+from tests.integration.conftest import OPENBAO_TOKEN, DataLayer
+
+
+def test_postgres_answers_a_real_query(data_layer: DataLayer) -> None:
+    with psycopg.connect(data_layer.postgres_dsn, connect_timeout=5) as connection:
+        version = connection.execute("SHOW server_version_num").fetchone()
+        assert version is not None
+        assert int(version[0]) >= 150000
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS probe (ts timestamptz NOT NULL, value int NOT NULL)"
+        )
+        connection.execute("INSERT INTO probe VALUES (now(), 42)")
+        row = connection.execute("SELECT value FROM probe").fetchone()
+        assert row == (42,)
+
+
+def test_the_init_script_installs_timescaledb_only_where_available(data_layer: DataLayer) -> None:
+    with psycopg.connect(data_layer.postgres_dsn, connect_timeout=5) as connection:
+        available = connection.execute(
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'"
+        ).fetchone()
+        installed = connection.execute(
+            "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'"
+        ).fetchone()
+    assert available == installed  # installed exactly when the server offers it
+
+
+def test_postgres_refuses_a_wrong_password(data_layer: DataLayer) -> None:
+    wrong = data_layer.postgres_dsn.replace(":finops-dev@", ":nope@")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(wrong, connect_timeout=5)
+
+
+def test_redis_needs_its_password(data_layer: DataLayer) -> None:
+    client = redis.Redis.from_url(data_layer.redis_url, socket_timeout=5)
+    assert client.ping() is True
+    client.set("devenv:probe", "1")
+    assert client.get("devenv:probe") == b"1"
+    anonymous = redis.Redis(host="127.0.0.1", port=data_layer.redis_port, socket_timeout=5)
+    with pytest.raises(redis.AuthenticationError):
+        anonymous.ping()
+
+
+def test_openbao_dev_server_keeps_versions(data_layer: DataLayer) -> None:
+    headers = {"X-Vault-Token": OPENBAO_TOKEN}
+    with httpx.Client(base_url=data_layer.openbao_addr, headers=headers, timeout=5) as bao:
+        health = bao.get("/v1/sys/health").json()
+        assert health["initialized"] is True
+        assert health["sealed"] is False
+        path = "/v1/secret/data/devenv-probe"
+        first = bao.post(path, json={"data": {"value": "one"}}).json()["data"]["version"]
+        second = bao.post(path, json={"data": {"value": "two"}}).json()["data"]["version"]
+        assert second == first + 1
+        assert bao.get(path).json()["data"]["data"] == {"value": "two"}
+        forbidden = httpx.get(f"{data_layer.openbao_addr}{path}", timeout=5)
+        assert forbidden.status_code == 403
