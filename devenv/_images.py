@@ -50,6 +50,7 @@ class CatalogImage:
     source: str
     purpose: str
     build_context: str | None = None  # built by devenv from this repo directory
+    target: str | None = None  # the Dockerfile stage to build
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def catalog() -> Mapping[str, CatalogImage]:
             source=entry["source"],
             purpose=entry["purpose"],
             build_context=entry.get("build"),
+            target=entry.get("target"),
         )
         for name, entry in data["images"].items()
     }

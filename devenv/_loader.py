@@ -100,7 +100,7 @@ def _resolve_components(spec: TopologyFile) -> dict[str, ComponentSpec]:
             namespace=entry.namespace,
             zone=entry.zone or (namespace.zone if namespace else ""),
             kind=entry.kind,
-            image=entry.image or "stub",
+            image=entry.image or defaults.image or "",
             ports=entry.ports or defaults.ports or (),
             probe_scheme=entry.probe_scheme or defaults.probe_scheme or "HTTP",
             secrets=entry.secrets,

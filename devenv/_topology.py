@@ -154,6 +154,7 @@ class SecretSpec(_Model):
 
 
 class KindDefaults(_Model):
+    image: str | None = None
     ports: tuple[PortSpec, ...] | None = None
     probe_scheme: Literal["HTTP", "HTTPS"] | None = None
 

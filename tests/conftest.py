@@ -13,6 +13,9 @@ import yaml
 from devenv._images import ImageSet, resolve_images
 from devenv._loader import load_topology, raw_default_topology
 from devenv._topology import Topology
+from tests.stub_processes import start_stub
+
+__all__ = ["start_stub"]  # a fixture for every test directory
 
 
 @pytest.fixture(scope="session")

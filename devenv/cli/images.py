@@ -15,6 +15,7 @@ from devenv.cli._options import ImagesOption, images
 def register(app: typer.Typer) -> None:
     images_app = typer.Typer(help="The pinned images and their overrides.", no_args_is_help=True)
     app.add_typer(images_app, name="images")
+    _register_build(images_app)
 
     @images_app.command("list")
     def list_command(
@@ -45,3 +46,27 @@ def register(app: typer.Typer) -> None:
             origin = resolved.overridden.get(name, "catalog")
             table.add_row(name, resolved.ref(name), origin, env_var_for(name))
         out_console.print(table)
+
+
+def _register_build(images_app: typer.Typer) -> None:
+    @images_app.command("build")
+    def build_command(
+        *,
+        images_file: ImagesOption = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Build the product's own images (the stubs) from the pinned base, reused by content."""
+        from devenv._build import build_images, plan_builds
+        from devenv.cli._console import err_console
+
+        plans = plan_builds(images(images_file))
+        results = build_images(
+            plans, on_start=lambda plan: err_console.print(f"building {plan.tag} ...")
+        )
+        if as_json:
+            rows = {r.plan.name: {"ref": r.plan.tag, "built": r.built} for r in results}
+            write_data(json.dumps(rows, indent=2) + "\n")
+            return
+        for result in results:
+            verdict = "built" if result.built else "reused"
+            out_console.print(f"{result.plan.name}: {result.plan.tag} ({verdict})")

@@ -24,6 +24,7 @@ __all__ = [
     "render_component",
     "secret_file_template",
     "service_url",
+    "tls_secret_name",
 ]
 
 AGENT_ANNOTATION_PREFIX = "vault.hashicorp.com/"
@@ -33,6 +34,7 @@ STATIC_SECRET_RENDER_INTERVAL = "15s"  # noqa: S105 - a duration
 DATA_CREDENTIALS_SECRET = "finops-data-credentials"  # noqa: S105 - the Secret's name
 CREDENTIALS_DIR = "/run/secrets/finops"
 KV_MOUNT = "secret"
+TLS_DIR = "/etc/finops/tls"  # where the stub looks for tls.crt and tls.key
 STUB_UID = 10001
 
 _RESTRICTED_CONTAINER = {
@@ -48,6 +50,10 @@ def service_url(topology: Topology, name: str) -> str:
     scheme = "https" if component.probe_scheme == "HTTPS" else "http"
     host = f"{name}.{component.namespace}.svc.cluster.local"
     return f"{scheme}://{host}:{port.exposed_port}"
+
+
+def tls_secret_name(component: ComponentSpec) -> str:
+    return f"{component.name}-tls"
 
 
 def secret_file_template(kv_path: str) -> str:
@@ -236,9 +242,10 @@ def _render_stub(
         if sizing.secret_agent
         else {}
     )
-    container = {
+    mounts: list[Manifest] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - its own tmpfs
+    container: Manifest = {
         "name": "stub",
-        "image": images.ref("stub"),
+        "image": images.ref(component.image),
         "imagePullPolicy": "IfNotPresent",
         "env": [
             {
@@ -251,14 +258,26 @@ def _render_stub(
         "readinessProbe": _probe(component, "/ready", 5),
         "resources": sizing.container.as_resources(),
         "securityContext": _RESTRICTED_CONTAINER,
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - the pod's own tmpfs
+        "volumeMounts": mounts,
     }
+    volumes: list[Manifest] = [
+        {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}
+    ]
+    if component.probe_scheme == "HTTPS":
+        # The serving certificate: `devenv up` creates this Secret (cert-manager's job in §6.2).
+        volumes.append(
+            {
+                "name": "tls",
+                "secret": {"secretName": tls_secret_name(component), "defaultMode": 0o440},
+            }
+        )
+        mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
     pod_spec = {
         "serviceAccountName": component.name,
         "automountServiceAccountToken": bool(annotations),
         "securityContext": _pod_security(STUB_UID),
         "containers": [container],
-        "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}],
+        "volumes": volumes,
     }
     return [
         _service_account(component, token=bool(annotations)),

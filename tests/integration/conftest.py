@@ -8,6 +8,7 @@ get the pinned official images, CI its locally built stand-ins.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from pytest_docker.plugin import Services
 
 from tests.runtime import docker_problem, unavailable
+from tests.stub_processes import free_port
 
 ROOT = Path(__file__).parents[2]
 PG_PASSWORD = "finops-dev"
@@ -40,11 +42,12 @@ def docker_compose_command() -> str:
 
 @pytest.fixture(scope="session")
 def docker_compose_file() -> Iterator[str]:
-    # Empty port variables make Docker pick free ports: tests never collide with
-    # a developer's running `docker compose up` or with each other.
+    # Free ports chosen here (not by Docker) stay the same across a stop and a
+    # start, which the outage tests do; and they never collide with a
+    # developer's running `docker compose up`.
     with pytest.MonkeyPatch.context() as patch:
         for variable in ("DEVENV_PG_PORT", "DEVENV_REDIS_PORT", "DEVENV_OPENBAO_PORT"):
-            patch.setenv(variable, "")
+            patch.setenv(variable, str(free_port()))
         patch.setenv("DEVENV_PG_PASSWORD", PG_PASSWORD)
         patch.setenv("DEVENV_REDIS_PASSWORD", REDIS_PASSWORD)
         patch.setenv("DEVENV_OPENBAO_ROOT_TOKEN", OPENBAO_TOKEN)
@@ -65,9 +68,18 @@ def docker_setup() -> list[str]:
 @dataclass(frozen=True)
 class DataLayer:
     services: Services
+    compose_file: str
+    project: str
     pg_port: int
     redis_port: int
     openbao_port: int
+
+    def compose(self, *args: str) -> None:
+        """Run `docker compose` on the test project (e.g. stop a service)."""
+        subprocess.run(
+            ["docker", "compose", "-p", self.project, "-f", self.compose_file, *args],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
 
     @property
     def postgres_dsn(self) -> str:
@@ -90,9 +102,13 @@ def _openbao_ready(address: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def data_layer(docker_services: Services) -> DataLayer:
+def data_layer(
+    docker_services: Services, docker_compose_file: str, docker_compose_project_name: str
+) -> DataLayer:
     layer = DataLayer(
         services=docker_services,
+        compose_file=docker_compose_file,
+        project=docker_compose_project_name,
         pg_port=docker_services.port_for("timescaledb", 5432),
         redis_port=docker_services.port_for("redis", 6379),
         openbao_port=docker_services.port_for("openbao", 8200),
@@ -102,3 +118,11 @@ def data_layer(docker_services: Services) -> DataLayer:
         check=lambda: _openbao_ready(layer.openbao_addr), timeout=30, pause=0.5
     )
     return layer
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """A Docker engine (and compose v2) answers, or the test skips (fails in CI)."""
+    problem = docker_problem()
+    if problem:
+        unavailable(problem)

