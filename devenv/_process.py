@@ -18,7 +18,7 @@ from pathlib import Path
 
 from devenv._errors import CommandFailed, ToolError, ToolMissing
 
-__all__ = ["DaemonDown", "PortBusy", "Result", "run"]
+__all__ = ["DaemonDown", "PortBusy", "Result", "run", "spawn"]
 
 log = logging.getLogger("devenv.process")
 
@@ -62,6 +62,25 @@ def _classify(argv: Sequence[str], returncode: int, stderr: str) -> ToolError:
     return CommandFailed(argv, returncode, stderr)
 
 
+def _resolve(argv: Sequence[str]) -> str:
+    program = shutil.which(argv[0])
+    if program is None:
+        raise ToolMissing(
+            f"{argv[0]} is not installed (not on PATH)",
+            hint=INSTALL_HINTS.get(argv[0], f"install {argv[0]}"),
+        )
+    log.debug("run: %s", shlex.join(argv))
+    return program
+
+
+def spawn(argv: Sequence[str]) -> subprocess.Popen[str]:
+    """Start a long-running program (a port-forward, a log follower) with piped output."""
+    program = _resolve(argv)
+    return subprocess.Popen(
+        [program, *argv[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -72,13 +91,7 @@ def run(
     cwd: Path | None = None,
 ) -> Result:
     """Run a program and capture its output; raise a ToolError when it fails."""
-    program = shutil.which(argv[0])
-    if program is None:
-        raise ToolMissing(
-            f"{argv[0]} is not installed (not on PATH)",
-            hint=INSTALL_HINTS.get(argv[0], f"install {argv[0]}"),
-        )
-    log.debug("run: %s", shlex.join(argv))
+    program = _resolve(argv)
     try:
         completed = subprocess.run(
             [program, *argv[1:]],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devenv.cli import images, policy, render
+from devenv.cli import compose, images, policy, render, secrets
 from devenv.cli._app import app
 
 __all__ = ["app", "main"]
@@ -10,6 +10,8 @@ __all__ = ["app", "main"]
 render.register(app)
 policy.register(app)
 images.register(app)
+secrets.register(app)
+compose.register(app)
 
 
 def main() -> None:

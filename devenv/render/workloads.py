@@ -9,6 +9,8 @@ creates with random values.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from devenv._endpoints import component_labels
 from devenv._images import ImageSet
@@ -21,9 +23,12 @@ __all__ = [
     "DATA_CREDENTIALS_SECRET",
     "SECRETS_DIR",
     "STATIC_SECRET_RENDER_INTERVAL",
+    "TLS_DIR",
     "render_component",
+    "secret_file_content",
     "secret_file_template",
     "service_url",
+    "stub_config",
     "tls_secret_name",
 ]
 
@@ -66,6 +71,13 @@ def secret_file_template(kv_path: str) -> str:
     )
 
 
+def secret_file_content(data: Mapping[str, Any], version: int) -> str:
+    """What the agent writes for ``secret_file_template``: its toJSON is Go's
+    json.Marshal (sorted keys, no spaces), so the bytes, and their hash, are known."""
+    encoded = json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f'{{"version": {version}, "data": {encoded}}}'
+
+
 def injection_annotations(
     topology: Topology, component: ComponentSpec, agent: Footprint
 ) -> dict[str, str]:
@@ -92,14 +104,14 @@ def injection_annotations(
     return annotations
 
 
-def stub_config(topology: Topology, component: ComponentSpec) -> dict[str, object]:
+def stub_config(topology: Topology, component: ComponentSpec) -> dict[str, Any]:
     """What a stub needs to play its role. Names and addresses only, never values."""
     calls = {
         target: service_url(topology, target)
         for target in component.calls
         if target in topology.components and topology.components[target].is_stub
     }
-    checks: dict[str, object] = {}
+    checks: dict[str, Any] = {}
     if "postgresql-timescaledb" in component.calls:
         checks["postgres"] = {"secret": "database-url"}
     if "redis" in component.calls:

@@ -1,0 +1,183 @@
+"""`devenv secrets`: list, rotate, check and bootstrap. Never a value on screen."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from devenv.cli._console import err_console, out_console, write_data
+from devenv.cli._options import ProfileOption, TopologyOption, load
+
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--openbao-addr",
+        envvar="DEVENV_OPENBAO_ADDR",
+        help="OpenBao's address (default: a port-forward to the cluster's OpenBao).",
+        show_default=False,
+    ),
+]
+ContextOption = Annotated[
+    str | None,
+    typer.Option("--context", envvar="DEVENV_CONTEXT", help="kube context (default: current)."),
+]
+
+
+secrets_app = typer.Typer(help="OpenBao secrets: list, rotate, check.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("list")
+def list_command(
+    *,
+    topology: TopologyOption = None,
+    address: AddressOption = None,
+    context: ContextOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Each secret's path, current version and readers. No values."""
+    from devenv._bootstrap import list_secrets
+    from devenv._session import openbao_session
+
+    loaded = load(topology, "dev")
+    with openbao_session(loaded, address=address, context=context) as client:
+        statuses = list_secrets(client, loaded)
+    if as_json:
+        rows = [
+            {"name": s.name, "path": s.path, "version": s.version,
+             "injection": s.injection, "readers": list(s.readers)}
+            for s in statuses
+        ]  # fmt: skip
+        write_data(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title="Secrets in OpenBao (KV v2 mount secret/)")
+    for header in ("secret", "path", "version", "delivered", "read by"):
+        table.add_column(header, overflow="fold")
+    for s in statuses:
+        version = str(s.version) if s.version is not None else "[red]missing[/]"
+        delivered = "file (agent)" if s.injection == "sidecar" else "API at runtime"
+        table.add_row(s.name, s.path, version, delivered, ", ".join(s.readers))
+    out_console.print(table)
+
+
+@secrets_app.command("rotate")
+def rotate_command(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Secret names or KV paths.", show_default=False)
+    ] = None,
+    *,
+    all_secrets: Annotated[bool, typer.Option("--all", help="Rotate every secret.")] = False,
+    topology: TopologyOption = None,
+    address: AddressOption = None,
+    context: ContextOption = None,
+) -> None:
+    """Write a new version; agents render it within their interval, no restart."""
+    from devenv._bootstrap import rotate
+    from devenv._dev_secrets import save_credentials
+    from devenv._errors import ConfigError
+    from devenv._session import credentials_path, dev_credentials, openbao_session
+
+    loaded = load(topology, "dev")
+    if all_secrets == bool(names):
+        raise ConfigError(
+            "name the secrets to rotate, or pass --all (not both)",
+            hint="`devenv secrets list` shows them",
+        )
+    chosen = list(loaded.secrets) if all_secrets else list(names or [])
+    credentials = dev_credentials(loaded)
+    seeds = {name: dict(fields) for name, fields in credentials.seeds.items()}
+
+    def remember(name: str, values: dict[str, object]) -> None:
+        # Kept so that a restarted (in-memory) OpenBao is re-seeded with it.
+        if name in seeds:
+            seeds[name] = {k: str(v) for k, v in values.items()}
+
+    with openbao_session(loaded, address=address, context=context) as client:
+        versions = rotate(client, loaded, chosen, on_rotated=remember)
+    save_credentials(credentials_path(loaded), replace(credentials, seeds=seeds))
+    for name, version in versions.items():
+        out_console.print(f"{name}: now version {version}")
+    err_console.print("[dim]agents render new versions within 15 s (dev render interval)[/]")
+
+
+@secrets_app.command("bootstrap")
+def bootstrap_command(
+    *,
+    topology: TopologyOption = None,
+    address: AddressOption = None,
+    context: ContextOption = None,
+    kubernetes_host: Annotated[
+        str | None,
+        typer.Option(
+            help="API server URL, for an OpenBao outside the cluster.", show_default=False
+        ),
+    ] = None,
+    kubernetes_ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="The cluster CA (PEM), for an OpenBao outside the cluster.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """KV v2, Kubernetes auth, a policy and role per service account, dev values."""
+    from devenv._bootstrap import IN_CLUSTER, KubernetesAuth, bootstrap
+    from devenv._dev_secrets import KUBERNETES_ADDRESSES
+    from devenv._errors import ConfigError
+    from devenv._session import dev_credentials, openbao_session
+
+    loaded = load(topology, "dev")
+    kubernetes = IN_CLUSTER
+    if kubernetes_host or kubernetes_ca_file:
+        if not (kubernetes_host and kubernetes_ca_file):
+            raise ConfigError("--kubernetes-host and --kubernetes-ca-file go together")
+        try:
+            ca_pem = kubernetes_ca_file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"{kubernetes_ca_file}: cannot read: {error.strerror}") from None
+        kubernetes = KubernetesAuth(host=kubernetes_host, ca_pem=ca_pem)
+    with openbao_session(loaded, address=address, context=context) as client:
+        report = bootstrap(
+            client, loaded, dev_credentials(loaded), KUBERNETES_ADDRESSES, kubernetes
+        )
+    for what, action in report.actions:
+        if action != "unchanged":
+            out_console.print(f"{action:>9} {what}")
+    err_console.print(
+        f"bootstrap: {len(report.changed)} change(s),"
+        f" {len(report.actions) - len(report.changed)} already in place"
+    )
+
+
+@secrets_app.command("check")
+def check_command(
+    *,
+    topology: TopologyOption = None,
+    profile: ProfileOption = "dev",
+    address: AddressOption = None,
+    context: ContextOption = None,
+) -> None:
+    """Every injected pod has its agent and every file, with OpenBao's content."""
+    from devenv._errors import CheckFailed
+    from devenv._injection import check_injection, expected_hashes
+    from devenv._kube import Kubectl
+    from devenv._session import openbao_session
+
+    loaded = load(topology, profile)
+    with openbao_session(loaded, address=address, context=context) as client:
+        expected = expected_hashes(client, loaded)
+    results = check_injection(loaded, Kubectl(context), expected)
+    failures = [f"{r.component} ({r.pod}): {p}" for r in results for p in r.problems]
+    for result in results:
+        mark = "[green]ok[/]" if result.ok else "[red]FAIL[/]"
+        out_console.print(f"{mark} {result.component} {result.pod}")
+    if failures:
+        raise CheckFailed(f"{len(failures)} injection problem(s)", failures)
+    err_console.print(f"[green]ok[/] {len(results)} pods have every secret file, as in OpenBao")

@@ -1,0 +1,145 @@
+"""The stubs under docker compose, laid out as in Kubernetes: each stub beside
+an OpenBao agent that renders the same templates into a shared volume mounted
+at /vault/secrets. Pure: paths and references in, a compose document out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from devenv._images import ImageSet
+from devenv._topology import ComponentSpec, Topology
+from devenv.render.workloads import (
+    SECRETS_DIR,
+    STATIC_SECRET_RENDER_INTERVAL,
+    TLS_DIR,
+    secret_file_template,
+    stub_config,
+)
+
+__all__ = ["CLOUD_API_SIMULATOR", "agent_config", "render_compose_stubs"]
+
+CLOUD_API_SIMULATOR = "cloud-apis"
+OPENBAO_ADDRESS = "http://openbao:8200"
+AGENT_DIR = "/agent"
+
+
+def agent_config(
+    topology: Topology, component: ComponentSpec, *, interval: str = STATIC_SECRET_RENDER_INTERVAL
+) -> dict[str, Any]:
+    """The agent configuration the injector would generate, with token auth."""
+    return {
+        "vault": {"address": OPENBAO_ADDRESS},
+        "auto_auth": {
+            "method": [{"type": "token_file", "config": {"token_file_path": f"{AGENT_DIR}/token"}}]
+        },
+        "template_config": {
+            "exit_on_retry_failure": True,
+            "static_secret_render_interval": interval,
+        },
+        "template": [
+            {
+                "destination": f"{SECRETS_DIR}/{name}",
+                "contents": secret_file_template(topology.secrets[name].path),
+                "left_delimiter": "{{",
+                "right_delimiter": "}}",
+            }
+            for name in topology.injected_secrets(component)
+        ],
+    }
+
+
+def _compose_config(topology: Topology, component: ComponentSpec) -> dict[str, Any]:
+    config = stub_config(topology, component)
+    config["calls"] = {
+        target: f"{'https' if topology.components[target].probe_scheme == 'HTTPS' else 'http'}"
+        f"://{target}:{topology.components[target].primary_port.port}"
+        for target in config["calls"]
+    }
+    if config["external_calls"]:
+        config["external_urls"] = {CLOUD_API_SIMULATOR: f"http://{CLOUD_API_SIMULATOR}:8080"}
+    if "redis" in config["checks"]:
+        config["checks"]["redis"]["address"] = "redis:6379"
+    return config
+
+
+def _healthcheck(component: ComponentSpec) -> dict[str, Any]:
+    port = component.primary_port.port
+    if component.probe_scheme == "HTTPS":
+        test = ["CMD", "python", "-m", "finops_stub.probe", "127.0.0.1", str(port)]
+    else:
+        url = f"http://127.0.0.1:{port}/ready"
+        script = "import sys, urllib.request as u; "
+        script += f"sys.exit(u.urlopen('{url}', timeout=2).status != 200)"
+        test = ["CMD", "python", "-c", script]
+    return {"test": test, "interval": "2s", "timeout": "3s", "retries": 60}
+
+
+def render_compose_stubs(
+    topology: Topology,
+    images: ImageSet,
+    *,
+    agents_dir: Path,
+    tls_dir: Path,
+    only: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Services for the stubs (all, or ``only`` these) and their agents."""
+    chosen = [c for c in topology.components.values() if c.is_stub and (not only or c.name in only)]
+    services: dict[str, Any] = {}
+    volumes: dict[str, Any] = {}
+    for component in chosen:
+        service: dict[str, Any] = {
+            "image": images.ref(component.image),
+            "environment": {
+                "STUB_CONFIG": json.dumps(_compose_config(topology, component), sort_keys=True)
+            },
+            "healthcheck": _healthcheck(component),
+            "depends_on": {"timescaledb": {"condition": "service_healthy"},
+                           "redis": {"condition": "service_healthy"}},
+        }  # fmt: skip
+        mounts = []
+        if topology.injected_secrets(component):
+            volume = f"{component.name}-secrets"
+            volumes[volume] = {}
+            mounts.append(f"{volume}:{SECRETS_DIR}:ro")
+            services[f"{component.name}-agent"] = {
+                "image": images.ref("openbao"),
+                "entrypoint": ["bao"],
+                "command": ["agent", f"-config={AGENT_DIR}/config.json"],
+                # The environment wins over the config file's address (images set BAO_ADDR).
+                "environment": {"BAO_ADDR": OPENBAO_ADDRESS, "VAULT_ADDR": OPENBAO_ADDRESS},
+                # Root inside the container: it writes into a fresh named volume.
+                "user": "0:0",
+                "volumes": [
+                    f"{volume}:{SECRETS_DIR}",
+                    f"{agents_dir / component.name}:{AGENT_DIR}:ro",
+                ],
+                "depends_on": {"openbao": {"condition": "service_healthy"}},
+            }
+            service["depends_on"][f"{component.name}-agent"] = {"condition": "service_started"}
+        if component.probe_scheme == "HTTPS":
+            mounts.append(f"{tls_dir}:{TLS_DIR}:ro")
+            service["ports"] = [
+                f"127.0.0.1:${{DEVENV_GATEWAY_PORT-8443}}:{component.primary_port.port}"
+            ]
+        if mounts:
+            service["volumes"] = mounts
+        services[component.name] = service
+    if any(c.calls and "cloud-apis" in c.calls for c in chosen):
+        services[CLOUD_API_SIMULATOR] = {
+            "image": images.ref("stub-agent"),
+            "environment": {
+                "STUB_CONFIG": json.dumps({"component": CLOUD_API_SIMULATOR, "kind": "cloud-api"})
+            },
+            "healthcheck": _healthcheck_plain(8080),
+        }  # fmt: skip
+    return {"services": services, "volumes": volumes}
+
+
+def _healthcheck_plain(port: int) -> dict[str, Any]:
+    return {
+        "test": ["CMD", "python", "-m", "finops_stub.probe", "127.0.0.1", str(port)],
+        "interval": "2s", "timeout": "3s", "retries": 30,
+    }  # fmt: skip

@@ -1,0 +1,122 @@
+"""`devenv compose up`: stubs beside OpenBao agents, as in a pod, for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from devenv.cli import app
+from tests.stub_processes import free_port, wait_until
+
+
+def _in_container(container: str, path: str) -> dict[str, object]:
+    script = (
+        "import json, urllib.request as u, urllib.error as e\n"
+        f"try: print(u.urlopen('http://127.0.0.1:8080{path}', timeout=3).read().decode())\n"
+        "except e.HTTPError as x: print(x.read().decode())"
+    )
+    out = subprocess.run(
+        ["docker", "exec", container, "python", "-c", script],
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def compose_env(
+    docker_engine: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    env = {
+        "XDG_STATE_HOME": str(tmp_path_factory.mktemp("state")),
+        "DEVENV_COMPOSE_PROJECT": f"devenv-compose-test-{os.getpid()}",
+        "DEVENV_PG_PORT": str(free_port()),
+        "DEVENV_REDIS_PORT": str(free_port()),
+        "DEVENV_OPENBAO_PORT": str(free_port()),
+        "DEVENV_GATEWAY_PORT": str(free_port()),
+    }
+    runner = CliRunner()
+    up = runner.invoke(
+        app, ["compose", "up", "--only", "cost-agent", "--only", "aws-mcp"], env=env,
+        catch_exceptions=False,
+    )  # fmt: skip
+    try:
+        assert up.exit_code == 0, up.stderr
+        yield env
+    finally:
+        runner.invoke(app, ["compose", "down", "--volumes"], env=env)
+
+
+def test_stubs_get_their_secrets_from_agents_and_pass_readiness(
+    compose_env: dict[str, str],
+) -> None:
+    container = f"{compose_env['DEVENV_COMPOSE_PROJECT']}-cost-agent-1"
+    ready = _in_container(container, "/ready")
+    assert ready["status"] == "ready", ready
+    checks = ready["checks"]
+    assert isinstance(checks, dict)
+    assert checks["postgres"]["ok"] is True  # a real query with the URL the agent rendered
+    secrets = _in_container(container, "/secrets")["secrets"]
+    assert isinstance(secrets, list)
+    assert {s["name"]: s["version"] for s in secrets} == {"llm-api-keys": 1, "database-url": 1}
+
+
+def test_rotation_reaches_the_stub_without_restart(compose_env: dict[str, str]) -> None:
+    container = f"{compose_env['DEVENV_COMPOSE_PROJECT']}-cost-agent-1"
+    started = subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.StartedAt}}", container],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    address = f"http://127.0.0.1:{compose_env['DEVENV_OPENBAO_PORT']}"
+    rotate = CliRunner().invoke(
+        app, ["secrets", "rotate", "llm-api-keys", "--openbao-addr", address],
+        env=compose_env, catch_exceptions=False,
+    )  # fmt: skip
+    assert rotate.exit_code == 0, rotate.stderr
+    rotated_at = time.monotonic()
+
+    def version() -> object:
+        secrets = _in_container(container, "/secrets")["secrets"]
+        assert isinstance(secrets, list)
+        return {s["name"]: s["version"] for s in secrets}["llm-api-keys"]
+
+    wait_until(lambda: version() == 2, timeout=45, what="version 2 in the stub's /secrets")
+    assert time.monotonic() - rotated_at < 40  # render interval 15 s
+    assert subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.StartedAt}}", container],
+        capture_output=True, text=True, check=True,
+    ).stdout == started  # fmt: skip
+
+
+def test_the_call_chain_crosses_compose_services(compose_env: dict[str, str]) -> None:
+    container = f"{compose_env['DEVENV_COMPOSE_PROJECT']}-cost-agent-1"
+    body = json.dumps({"route": ["aws-mcp", "cloud-apis"]})
+    script = (
+        "import urllib.request as u\n"
+        f"r = u.Request('http://127.0.0.1:8080/call', data={body!r}.encode(),"
+        " headers={'X-Request-ID': 'compose-1'})\n"
+        "print(u.urlopen(r, timeout=5).read().decode())"
+    )
+    out = subprocess.run(
+        ["docker", "exec", container, "python", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answer = json.loads(out.stdout)
+    assert answer["hops"][0]["component"] == "aws-mcp"
+    assert answer["hops"][0]["hops"][0]["request_id"] == "compose-1"
+
+
+def test_state_files_hold_no_secret_in_the_repository() -> None:
+    repo = Path(__file__).parents[2]
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert "dev-secrets.json" not in tracked.stdout

@@ -1,0 +1,151 @@
+"""Bootstrap, least privilege, templates, rotation: a real OpenBao server and agent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devenv._bootstrap import KubernetesAuth, bootstrap, list_secrets, policy_document, rotate
+from devenv._dev_secrets import KUBERNETES_ADDRESSES, DevCredentials
+from devenv._openbao import BaoClient, OpenBaoError
+from devenv._topology import Topology
+from devenv.render.workloads import KV_MOUNT, secret_file_content
+from tests.secrets.conftest import Agent, BaoServer
+from tests.stub_processes import RunningStub, wait_until
+
+
+def snapshot(client: BaoClient) -> dict[str, Any]:
+    """Everything the bootstrap owns, to compare two runs."""
+    policies = sorted(client.request("LIST", "sys/policies/acl")["data"]["keys"])  # type: ignore[index]
+    roles = sorted(client.request("LIST", "auth/kubernetes/role")["data"]["keys"])  # type: ignore[index]
+    secrets = {}
+    for key in client.request("LIST", f"{KV_MOUNT}/metadata/finops")["data"]["keys"]:  # type: ignore[index]
+        data, version = client.read_kv(KV_MOUNT, f"finops/{key}")  # type: ignore[misc]
+        secrets[key] = (
+            version,
+            hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest(),
+        )
+    return {
+        "mount": client.mounts()[f"{KV_MOUNT}/"]["options"],
+        "auth": sorted(client.auth_methods()),
+        "policies": {
+            p: client.request("GET", f"sys/policies/acl/{p}")["data"]["policy"] for p in policies
+        },  # type: ignore[index]
+        "roles": {r: client.request("GET", f"auth/kubernetes/role/{r}")["data"] for r in roles},  # type: ignore[index]
+        "secrets": secrets,
+    }
+
+
+def test_bootstrap_twice_gives_the_same_state(
+    bao_server: BaoServer,
+    topology: Topology,
+    credentials: DevCredentials,
+    outside_cluster: KubernetesAuth,
+) -> None:
+    with bao_server.client() as client:
+        first = bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+        assert "role cost-agent" in first.changed
+        state = snapshot(client)
+        second = bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+        assert second.changed == []
+        assert snapshot(client) == state
+    assert state["mount"]["version"] == "2"
+    assert "kubernetes/" in state["auth"]
+    assert state["roles"]["cost-agent"]["bound_service_account_names"] == ["cost-agent"]
+    assert state["roles"]["cost-agent"]["bound_service_account_namespaces"] == ["finops-agents"]
+    assert set(state["secrets"]) == {s.path.split("/")[1] for s in topology.secrets.values()}
+
+
+def test_each_policy_reads_exactly_its_topology_paths(
+    bao_server: BaoServer,
+    topology: Topology,
+    credentials: DevCredentials,
+    outside_cluster: KubernetesAuth,
+) -> None:
+    with bao_server.client() as client:
+        bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+    for component in topology.components.values():
+        if not component.secrets:
+            continue
+        token = bao_server.token_for(f"finops-{component.name}")
+        with BaoClient(bao_server.address, token) as own:
+            for name, secret in topology.secrets.items():
+                if name in component.secrets:
+                    assert own.read_kv(KV_MOUNT, secret.path) is not None, (component.name, name)
+                else:
+                    with pytest.raises(OpenBaoError, match="HTTP 403"):
+                        own.read_kv(KV_MOUNT, secret.path)
+            with pytest.raises(OpenBaoError, match="HTTP 403"):
+                own.write_kv(KV_MOUNT, topology.secrets[component.secrets[0]].path, {"x": "y"})
+    assert policy_document(topology, topology.components["cost-agent"]).count("capabilities") == 2
+
+
+def test_a_rerun_keeps_rotated_values(
+    bao_server: BaoServer,
+    topology: Topology,
+    credentials: DevCredentials,
+    outside_cluster: KubernetesAuth,
+) -> None:
+    with bao_server.client() as client:
+        bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+        versions = rotate(client, topology, ["llm-api-keys"])
+        assert versions == {"llm-api-keys": 2}
+        rotated = client.read_kv(KV_MOUNT, "finops/llm")
+        bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+        assert client.read_kv(KV_MOUNT, "finops/llm") == rotated
+        statuses = {s.name: s for s in list_secrets(client, topology)}
+    assert statuses["llm-api-keys"].version == 2
+    assert "cost-agent" in statuses["llm-api-keys"].readers
+
+
+def _file_version(path: Path) -> int | None:
+    try:
+        return int(json.loads(path.read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def test_agent_renders_templates_and_rotation_reaches_file_and_stub(  # noqa: PLR0917 - fixtures
+    bao_server: BaoServer,
+    topology: Topology,
+    credentials: DevCredentials,
+    outside_cluster: KubernetesAuth,
+    start_agent: Callable[..., Agent],
+    start_stub: Callable[..., RunningStub],
+) -> None:
+    with bao_server.client() as client:
+        bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+        component = topology.components["cost-agent"]
+        secrets = {name: topology.secrets[name].path for name in component.secrets}
+        agent = start_agent(bao_server, bao_server.token_for("finops-cost-agent"), secrets)
+        for name in secrets:
+            wait_until(
+                lambda name=name: _file_version(agent.directory / name) == 1,
+                timeout=20, what=f"the agent to render {name}", hint=str(agent.log),
+            )  # fmt: skip
+        for name, path in secrets.items():
+            data, version = client.read_kv(KV_MOUNT, path)  # type: ignore[misc]
+            content = (agent.directory / name).read_bytes()
+            assert content == secret_file_content(data, version).encode()
+        stub = start_stub("cost-agent", secrets=tuple(secrets), secrets_dir=agent.directory)
+        before = {s["name"]: s for s in httpx.get(f"{stub.url}/secrets").json()["secrets"]}
+        assert before["llm-api-keys"]["version"] == 1
+        rotated_at = time.monotonic()
+        rotate(client, topology, ["finops/llm"])
+
+    def stub_sees_version_2() -> bool:
+        view = {s["name"]: s for s in httpx.get(f"{stub.url}/secrets").json()["secrets"]}
+        return bool(view["llm-api-keys"]["version"] == 2)
+
+    wait_until(stub_sees_version_2, timeout=15, what="the rotation in the stub's /secrets")
+    took = time.monotonic() - rotated_at
+    assert stub.process.poll() is None  # no restart
+    assert _file_version(agent.directory / "llm-api-keys") == 2
+    assert took < 10, f"render interval 1 s, but the rotation took {took:.1f}s"
