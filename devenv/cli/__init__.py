@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from devenv.cli import compose, images, policy, render, secrets
+from devenv.cli import compose, images, lifecycle, policy, render, secrets
 from devenv.cli._app import app
 
 __all__ = ["app", "main"]
 
+lifecycle.register(app)
 render.register(app)
+render.register_topology(app)
 policy.register(app)
 images.register(app)
 secrets.register(app)

@@ -36,6 +36,7 @@ def _exit(code: int) -> NoReturn:
 
 
 app = typer.Typer(
+    rich_markup_mode=None,
     cls=_ErrorBoundary,
     name="devenv",
     help="The FinOps platform on a laptop: kind, OpenBao, TimescaleDB, Redis and stub services.",

@@ -11,6 +11,7 @@ from devenv.cli._console import err_console
 from devenv.cli._options import ImagesOption, TopologyOption, images, load
 
 compose_app = typer.Typer(
+    rich_markup_mode=None,
     help="The data layer and the stubs (with their OpenBao agents) under docker compose.",
     no_args_is_help=True,
 )

@@ -13,7 +13,9 @@ from devenv.cli._options import ImagesOption, images
 
 
 def register(app: typer.Typer) -> None:
-    images_app = typer.Typer(help="The pinned images and their overrides.", no_args_is_help=True)
+    images_app = typer.Typer(
+        rich_markup_mode=None, help="The pinned images and their overrides.", no_args_is_help=True
+    )
     app.add_typer(images_app, name="images")
     _register_build(images_app)
 

@@ -65,3 +65,31 @@ def register(app: typer.Typer) -> None:
                 hint="--out takes a directory you can write to",
             ) from None
         err_console.print(f"wrote {len(manifests)} objects in {len(rendered.files)} files to {out}")
+
+
+def register_topology(app: typer.Typer) -> None:
+    @app.command("topology")
+    def topology_command(
+        *, topology: TopologyOption = None, profile: ProfileOption = "dev"
+    ) -> None:
+        """The components as JSON (name, namespace, zone, kind, ports, secrets, calls)."""
+        import json
+
+        loaded = load(topology, profile)
+        rows = [
+            {
+                "name": c.name,
+                "namespace": c.namespace,
+                "zone": c.zone,
+                "kind": c.kind,
+                "image": c.image,
+                "stub": c.is_stub,
+                "ports": [p.model_dump(exclude_none=True) for p in c.ports],
+                "probe_scheme": c.probe_scheme,
+                "secrets": list(c.secrets),
+                "calls": list(c.calls),
+            }
+            for c in loaded.components.values()
+        ]
+        document = {"cluster": loaded.cluster.name, "components": rows}
+        write_data(json.dumps(document, indent=2) + "\n")

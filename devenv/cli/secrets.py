@@ -28,7 +28,9 @@ ContextOption = Annotated[
 ]
 
 
-secrets_app = typer.Typer(help="OpenBao secrets: list, rotate, check.", no_args_is_help=True)
+secrets_app = typer.Typer(
+    rich_markup_mode=None, help="OpenBao secrets: list, rotate, check.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -108,7 +108,7 @@ def render_compose_stubs(
                 "image": images.ref("openbao"),
                 "entrypoint": ["bao"],
                 "command": ["agent", f"-config={AGENT_DIR}/config.json"],
-                # The environment wins over the config file's address (images set BAO_ADDR).
+                # The environment wins over the config file's address, should an image set it.
                 "environment": {"BAO_ADDR": OPENBAO_ADDRESS, "VAULT_ADDR": OPENBAO_ADDRESS},
                 # Root inside the container: it writes into a fresh named volume.
                 "user": "0:0",

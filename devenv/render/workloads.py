@@ -79,7 +79,7 @@ def secret_file_content(data: Mapping[str, Any], version: int) -> str:
 
 
 def injection_annotations(
-    topology: Topology, component: ComponentSpec, agent: Footprint
+    topology: Topology, component: ComponentSpec, agent: Footprint, agent_image: str
 ) -> dict[str, str]:
     """The vault.hashicorp.com/* annotations that make the injector write the secrets."""
     secrets = topology.injected_secrets(component)
@@ -91,6 +91,9 @@ def injection_annotations(
         f"{prefix}agent-inject": "true",
         f"{prefix}role": component.name,
         f"{prefix}agent-pre-populate": "true",
+        # Named per pod (not only in the injector's defaults) so that a new agent
+        # image changes the pod template and rolls the pods.
+        f"{prefix}agent-image": agent_image,
         f"{prefix}template-static-secret-render-interval": STATIC_SECRET_RENDER_INTERVAL,
         f"{prefix}agent-requests-cpu": resources["requests"]["cpu"],
         f"{prefix}agent-requests-mem": resources["requests"]["memory"],
@@ -136,7 +139,9 @@ def stub_config(topology: Topology, component: ComponentSpec) -> dict[str, Any]:
     }
 
 
-def _probe(component: ComponentSpec, path: str, period: int) -> Manifest:
+def _probe(component: ComponentSpec, path: str, period: int, failures: int) -> Manifest:
+    # Generous timeouts: on a loaded laptop a throttled container answers late,
+    # and a liveness restart then only makes it worse.
     return {
         "httpGet": {
             "path": path,
@@ -144,8 +149,8 @@ def _probe(component: ComponentSpec, path: str, period: int) -> Manifest:
             "scheme": component.probe_scheme,
         },
         "periodSeconds": period,
-        "timeoutSeconds": 2,
-        "failureThreshold": 3,
+        "timeoutSeconds": 5,
+        "failureThreshold": failures,
     }
 
 
@@ -209,6 +214,13 @@ def _workload(
     }
     if kind == "StatefulSet":
         spec = {"serviceName": component.name, **spec}
+    else:
+        # Replace pods one at a time without a surge: a rollout of a whole namespace
+        # then fits the quota, which holds the steady state plus two spare pods.
+        spec["strategy"] = {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1},
+        }
     return {
         "apiVersion": "apps/v1",
         "kind": kind,
@@ -250,7 +262,7 @@ def _render_stub(
     sizing = component_sizing(topology, profile, component)
     labels = component_labels(topology, component.name)
     annotations = (
-        injection_annotations(topology, component, sizing.secret_agent)
+        injection_annotations(topology, component, sizing.secret_agent, images.ref("openbao"))
         if sizing.secret_agent
         else {}
     )
@@ -266,8 +278,8 @@ def _render_stub(
             },
         ],
         "ports": _container_ports(component),
-        "livenessProbe": _probe(component, "/health", 10),
-        "readinessProbe": _probe(component, "/ready", 5),
+        "livenessProbe": _probe(component, "/health", 10, 6),
+        "readinessProbe": _probe(component, "/ready", 5, 3),
         "resources": sizing.container.as_resources(),
         "securityContext": _RESTRICTED_CONTAINER,
         "volumeMounts": mounts,
@@ -451,6 +463,21 @@ def _render_openbao(
         "containers": [container],
         "volumes": [_credentials_volume("openbao-root-token"), {"name": "home", "emptyDir": {}}],
     }
+    # Kubernetes auth reviews the agents' tokens with the TokenReview API, as the
+    # chart's server.authDelegator does.
+    auth_delegator = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": metadata(f"{component.name}-auth-delegator"),
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "system:auth-delegator",
+        },
+        "subjects": [
+            {"kind": "ServiceAccount", "name": component.name, "namespace": component.namespace}
+        ],
+    }
     return [
         _service_account(component, token=True),
         _service(component),
@@ -461,6 +488,7 @@ def _render_openbao(
             replicas=sizing.replicas,
             pod_spec=pod_spec,
         ),
+        auth_delegator,
     ]
 
 

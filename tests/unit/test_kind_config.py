@@ -21,3 +21,13 @@ def test_kind_config_matches_topology_and_pins(topology: Topology) -> None:
     assert node["image"] == catalog()["kind-node"].ref
     node_ports = {p.node_port for c in topology.components.values() for p in c.ports if p.node_port}
     assert {m["containerPort"] for m in node["extraPortMappings"]} == node_ports
+
+
+def test_kind_config_is_what_devenv_up_renders(topology: Topology) -> None:
+    from devenv._images import resolve_images
+    from devenv._kind import render_kind_config
+
+    rendered = render_kind_config(topology, resolve_images(None, {}))
+    assert yaml.safe_load(KIND_CONFIG.read_text()) == rendered
+    other_cni = render_kind_config(topology, resolve_images(None, {}), disable_default_cni=True)
+    assert other_cni["networking"]["disableDefaultCNI"] is True

@@ -1,0 +1,227 @@
+"""`devenv up`, `status`, `logs`, `down`: the environment's life cycle."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from devenv.cli._console import err_console, out_console, write_data
+from devenv.cli._options import ImagesOption, ProfileOption, TopologyOption, images, load
+
+if TYPE_CHECKING:
+    from devenv._up import PhaseResult
+
+ContextOption = Annotated[
+    str | None,
+    typer.Option(
+        "--context",
+        envvar="DEVENV_CONTEXT",
+        help="Deploy to this existing cluster (kube context) instead of a kind cluster.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up")(up_command)
+    app.command("status")(status_command)
+    app.command("logs")(logs_command)
+    app.command("down")(down_command)
+    app.command("doctor")(doctor_command)
+
+
+def _phase_line(result: PhaseResult) -> str:
+    mark = "[dim]·[/]" if result.skipped else "[green]✓[/]"
+    state = "skipped, unchanged" if result.skipped else result.detail
+    return f"{mark} {result.name:<10} {result.seconds:6.1f}s  {state}"
+
+
+def up_command(
+    *,
+    topology: TopologyOption = None,
+    profile: ProfileOption = "dev",
+    images_file: ImagesOption = None,
+    context: ContextOption = None,
+    addon_manifests: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--addon-manifests",
+            envvar="DEVENV_ADDON_MANIFESTS",
+            help="Manifests applied once the cluster is up, e.g. a NetworkPolicy enforcer.",
+            show_default=False,
+        ),
+    ] = None,
+    cni_manifests: Annotated[
+        Path | None,
+        typer.Option(
+            "--cni-manifests",
+            help="A CNI to install instead of kindnet (where kindnet cannot enforce policies).",
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 300,
+    as_json: JsonOption = False,
+) -> None:
+    """Create (or reuse) the cluster and deploy everything; skips what did not change."""
+    from devenv._errors import ConfigError
+    from devenv._up import UpOptions, run_up, summary_rows
+
+    loaded = load(topology, profile)
+    for path in [*(addon_manifests or []), *filter(None, [cni_manifests])]:
+        if not path.exists():
+            raise ConfigError(f"{path}: no such file or directory")
+    options = UpOptions(
+        profile=profile,
+        images=images(images_file),
+        context=context,
+        addon_manifests=tuple(addon_manifests or ()),
+        cni_manifests=cni_manifests,
+        timeout=timeout,
+    )
+    with err_console.status("devenv up") as status:
+        results = run_up(
+            loaded,
+            options,
+            report=status.update,
+            on_phase=lambda result: err_console.print(_phase_line(result)),
+        )
+    total = sum(r.seconds for r in results)
+    skipped = sum(r.skipped for r in results)
+    err_console.print(f"[bold]up[/] in {total:.1f}s ({skipped} phase(s) skipped, unchanged)")
+    rows = summary_rows(loaded, context or f"kind-{loaded.cluster.name}")
+    if as_json:
+        timings = [
+            {"phase": r.name, "seconds": round(r.seconds, 3), "skipped": r.skipped} for r in results
+        ]
+        write_data(json.dumps({"phases": timings, "components": rows}, indent=2) + "\n")
+        return
+    table = Table(title="Components")
+    for header in ("component", "namespace", "zone", "ready", "URL"):
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(row["component"], row["namespace"], row["zone"],
+                      "[green]yes[/]" if row["ready"] else "[red]no[/]", row["url"])  # fmt: skip
+    out_console.print(table)
+
+
+def status_command(
+    *,
+    topology: TopologyOption = None,
+    context: ContextOption = None,
+    as_json: JsonOption = False,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh every 2 s.")] = False,
+) -> None:
+    """Per component: namespace, zone, ready, restarts, /health, secrets injected."""
+    from devenv._status import component_status
+
+    loaded = load(topology, "dev")
+    kube_context = context or f"kind-{loaded.cluster.name}"
+    if as_json:
+        rows = [row.as_dict() for row in component_status(loaded, kube_context)]
+        write_data(json.dumps(rows, indent=2) + "\n")
+        return
+    if not watch:
+        out_console.print(_status_table(component_status(loaded, kube_context)))
+        return
+    with Live(console=out_console, auto_refresh=False) as live:
+        while True:
+            live.update(_status_table(component_status(loaded, kube_context)), refresh=True)
+            time.sleep(2)
+
+
+def _status_table(rows: list[Any]) -> Table:
+    table = Table(title="Status")
+    for header in ("component", "namespace", "zone", "ready", "restarts", "/health", "secrets"):
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row.component, row.namespace, row.zone,
+            f"[green]{row.ready}[/]" if row.is_ready else f"[red]{row.ready}[/]",
+            str(row.restarts), row.health, row.secrets,
+        )  # fmt: skip
+    return table
+
+
+def logs_command(
+    component: Annotated[str, typer.Argument(help="The component, e.g. cost-agent.")],
+    *,
+    topology: TopologyOption = None,
+    context: ContextOption = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep streaming.")] = False,
+    tail: Annotated[int, typer.Option(help="Lines of history.")] = 100,
+) -> None:
+    """The component's logs (its main container; -f to follow)."""
+    from devenv._errors import ConfigError
+    from devenv._status import stream_logs
+
+    loaded = load(topology, "dev")
+    if component not in loaded.components:
+        raise ConfigError(
+            f"unknown component {component!r}",
+            hint=f"components: {', '.join(sorted(loaded.components))}",
+        )
+    stream_logs(
+        loaded, context or f"kind-{loaded.cluster.name}", component, follow=follow, tail=tail
+    )
+
+
+def down_command(
+    *,
+    topology: TopologyOption = None,
+    context: ContextOption = None,
+    keep_cluster: Annotated[
+        bool, typer.Option("--keep-cluster", help="Remove the environment, keep the kind cluster.")
+    ] = False,
+) -> None:
+    """Remove exactly what `devenv up` created."""
+    from devenv._down import run_down
+
+    loaded = load(topology, "dev")
+    for line in run_down(loaded, context=context, keep_cluster=keep_cluster):
+        err_console.print(line)
+
+
+def doctor_command(
+    *,
+    topology: TopologyOption = None,
+    profile: ProfileOption = "dev",
+    images_file: ImagesOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check this machine for `devenv up`: one row per check, a hint for each failure."""
+    from devenv._doctor import Check, evaluate, gather_facts
+    from devenv._errors import CheckFailed, DevenvError
+
+    loaded = load(topology, profile)
+    try:
+        image_set = images(images_file)
+        given = "none given" if images_file is None else f"{images_file} parses, names known images"
+        override_check = Check("image overrides", True, given)
+    except DevenvError as error:
+        image_set = images(None)
+        override_check = Check("image overrides", False, error.message, error.hint or "")
+    facts = gather_facts(loaded.cluster.name)
+    checks = [*evaluate(facts, loaded, profile, image_set), override_check]
+    if as_json:
+        write_data(json.dumps([c.as_dict() for c in checks], indent=2) + "\n")
+    else:
+        table = Table(title="devenv doctor")
+        for header in ("check", "", "detail", "fix"):
+            table.add_column(header, overflow="fold")
+        for check in checks:
+            verdict = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
+            table.add_row(check.name, verdict, check.detail, check.hint)
+        out_console.print(table)
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise CheckFailed(
+            f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}", [],
+            hint="each row says how to fix it",
+        )  # fmt: skip

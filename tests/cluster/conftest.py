@@ -1,0 +1,31 @@
+"""Tests against a live environment that `devenv up` deployed.
+
+They need a real cluster: DEVENV_TEST_CONTEXT names its kube context (.ci/run
+sets it after `devenv up`). Without one they skip, also in CI, naming the
+issue that provides the cluster (#7, a real kind cluster in CI).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.cluster)
+
+
+@pytest.fixture(scope="session")
+def live_context() -> str:
+    context = os.environ.get("DEVENV_TEST_CONTEXT")
+    if not context:
+        pytest.skip(
+            "needs a live environment (issue #7: .ci/run runs `devenv up` on a kind cluster"
+            " and sets DEVENV_TEST_CONTEXT)"
+        )
+    return context

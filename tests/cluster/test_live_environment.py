@@ -1,0 +1,63 @@
+"""The environment `devenv up` deployed, checked for real (kind cluster in CI)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from typer.testing import CliRunner
+
+from devenv.cli import app
+
+
+def _devenv(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_second_up_skips_every_phase(live_context: str) -> None:
+    code, stdout, stderr = _devenv("up", "--json")
+    assert code == 0, stderr
+    phases = {p["phase"]: p["skipped"] for p in json.loads(stdout)["phases"]}
+    assert {name for name, skipped in phases.items() if not skipped} == {"preflight"}, phases
+
+
+def test_every_component_is_ready_healthy_and_injected(live_context: str) -> None:
+    code, stdout, stderr = _devenv("status", "--json", "--context", live_context)
+    assert code == 0, stderr
+    rows = json.loads(stdout)
+    assert [r["component"] for r in rows if not r["is_ready"]] == []
+    assert [r["component"] for r in rows if r["health"] == "unreachable"] == []
+    assert [r["component"] for r in rows if r["secrets"] == "MISSING agent"] == []
+
+
+def test_every_injected_file_matches_openbao(live_context: str) -> None:
+    code, _, stderr = _devenv("secrets", "check", "--context", live_context)
+    assert code == 0, stderr
+
+
+def _probe(context: str, namespace: str, deployment: str, host: str, port: int) -> int:
+    argv = ["kubectl", "--context", context, "-n", namespace, "exec", f"deploy/{deployment}"]
+    argv += ["-c", "stub", "--", "python", "-m", "finops_stub.probe", host, str(port)]
+    argv += ["--timeout", "2"]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False).returncode
+
+
+def test_policies_are_enforced(live_context: str) -> None:
+    postgres = "postgresql-timescaledb.finops-data.svc.cluster.local"
+    # App -> Data on 5432 is a §5.2 rule; DMZ -> Data is not.
+    assert _probe(live_context, "finops-agents", "cost-agent", postgres, 5432) == 0
+    assert _probe(live_context, "finops-agents", "ag-ui-server", postgres, 5432) == 1
+    # Public -> App: blocked, Public -> DMZ: allowed.
+    agent = "cost-agent.finops-agents.svc.cluster.local"
+    assert _probe(live_context, "finops-system", "api-gateway", agent, 8080) == 1
+    assert (
+        _probe(
+            live_context,
+            "finops-system",
+            "api-gateway",
+            "next-app.finops-frontend.svc.cluster.local",
+            8080,
+        )
+        == 0
+    )
