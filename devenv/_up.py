@@ -72,6 +72,7 @@ class UpOptions:
     ] = ()  # applied once the cluster is up (e.g. a policy enforcer)
     cni_manifests: Path | None = None  # replaces kindnet (disableDefaultCNI)
     timeout: float = 300.0
+    force: bool = False  # run every phase, whatever the record says
 
 
 @dataclass(frozen=True)
@@ -478,11 +479,8 @@ def run_up(
             run_.images = options.images
         inputs = inputs_of(run_) if inputs_of else None
         cluster_same = name == "preflight" or run_.record.get("cluster_uid") == _known_uid(run_)
-        if (
-            inputs is not None
-            and cluster_same
-            and run_.record.get("phases", {}).get(name) == inputs
-        ):
+        recorded = run_.record.get("phases", {}).get(name)
+        if not options.force and inputs is not None and cluster_same and recorded == inputs:
             result = PhaseResult(name, time.monotonic() - started, skipped=True, detail="unchanged")
         else:
             detail = execute(run_)

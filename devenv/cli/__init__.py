@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devenv.cli import compose, images, lifecycle, policy, render, secrets
+from devenv.cli import compose, images, integration, lifecycle, policy, render, secrets
 from devenv.cli._app import app
 
 __all__ = ["app", "main"]
@@ -14,6 +14,7 @@ policy.register(app)
 images.register(app)
 secrets.register(app)
 compose.register(app)
+integration.register(app)
 
 
 def main() -> None:

@@ -67,6 +67,10 @@ def up_command(
         ),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 300,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Run every phase (e.g. after editing the cluster by hand)."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Create (or reuse) the cluster and deploy everything; skips what did not change."""
@@ -84,6 +88,7 @@ def up_command(
         addon_manifests=tuple(addon_manifests or ()),
         cni_manifests=cni_manifests,
         timeout=timeout,
+        force=force,
     )
     with err_console.status("devenv up") as status:
         results = run_up(

@@ -1,0 +1,115 @@
+"""`devenv test-integration`: prove, on the live environment, that health
+checks, network policies and secret injection really work."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from devenv.cli._console import err_console, out_console
+from devenv.cli._options import ProfileOption, TopologyOption, load
+
+SUITE = Path(__file__).parents[1] / "integration"
+
+
+class _Progress:
+    """A pytest plugin: one live line per test, then a five-second summary."""
+
+    def __init__(self) -> None:
+        self.results: list[tuple[str, str, float, str]] = []
+        self.started = time.monotonic()
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        err_console.print(f"[dim]… {nodeid.rsplit('::', maxsplit=1)[-1]}[/]")
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            name = report.nodeid.split("::")[-1]
+            detail = "" if report.passed else _failure_lines(report.longreprtext)
+            self.results.append((name, report.outcome, report.duration, detail))
+            mark = {"passed": "[green]✓[/]", "failed": "[red]✗[/]"}.get(report.outcome, "·")
+            err_console.print(f"{mark} {name} ({report.duration:.1f}s) {detail}")
+
+
+def _failure_lines(text: str, most: int = 6) -> str:
+    """The assertion's own message (pytest's `E` lines), not the traceback."""
+    lines = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    lines = [line for line in lines if line and not line.startswith(("assert ", "+", "where"))]
+    if not lines:
+        return text.strip().splitlines()[-1][:300] if text.strip() else ""
+    extra = f" (+{len(lines) - most} more)" if len(lines) > most else ""
+    return "; ".join(lines[:most]) + extra
+
+
+def register(app: typer.Typer) -> None:
+    app.command("test-integration")(integration_command)
+
+
+def integration_command(
+    *,
+    topology: TopologyOption = None,
+    profile: ProfileOption = "dev",
+    context: Annotated[
+        str | None,
+        typer.Option(
+            "--context",
+            envvar="DEVENV_CONTEXT",
+            help="kube context (default: the kind cluster).",
+            show_default=False,
+        ),
+    ] = None,
+    select: Annotated[
+        str | None,
+        typer.Option("-k", help="Only tests matching this pytest expression.", show_default=False),
+    ] = None,
+    junit: Annotated[
+        Path | None,
+        typer.Option("--junit", help="Write a JUnit XML report here.", show_default=False),
+    ] = None,
+) -> None:
+    """Health, network policies probed live, secret injection, one request end to end."""
+    import pytest
+
+    from devenv._errors import CheckFailed
+
+    loaded = load(topology, profile)
+    os.environ["DEVENV_IT_CONTEXT"] = context or f"kind-{loaded.cluster.name}"
+    os.environ["DEVENV_IT_PROFILE"] = profile
+    if topology is not None:
+        os.environ["DEVENV_IT_TOPOLOGY"] = str(topology.resolve())
+    args = [
+        str(SUITE),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-c",
+        os.devnull,
+        "--rootdir",
+        str(SUITE),
+        "-s",
+    ]
+    if select:
+        args += ["-k", select]
+    if junit:
+        # legacy: keeps the measured times (record_property) in the report.
+        args += [f"--junit-xml={junit}", "-o", "junit_family=legacy"]
+    progress = _Progress()
+    code = pytest.main(args, plugins=[progress])
+    elapsed = time.monotonic() - progress.started
+    passed = sum(1 for _, outcome, _, _ in progress.results if outcome == "passed")
+    failed = [
+        (name, detail) for name, outcome, _, detail in progress.results if outcome == "failed"
+    ]
+    out_console.print(
+        f"[bold]test-integration[/]: {passed} passed, {len(failed)} failed in {elapsed:.0f}s"
+    )
+    if code != 0:
+        raise CheckFailed(
+            f"{len(failed) or 'some'} integration test(s) failed",
+            [f"{name}: {detail}" for name, detail in failed],
+            hint="re-run one with -k NAME; `devenv status` and `devenv logs COMPONENT` help",
+        )
