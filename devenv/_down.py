@@ -9,13 +9,17 @@ from devenv._kube import Kubectl
 from devenv._process import run
 from devenv._state import read_json
 from devenv._topology import Topology
-from devenv._up import MANAGED, forget, record_path
+from devenv._up import MANAGED, forget, record_path, simulator_container
 
 __all__ = ["run_down"]
 
 
 def run_down(topology: Topology, *, context: str | None, keep_cluster: bool) -> Iterator[str]:
     record = read_json(record_path(topology)) or {}
+    for endpoint, external in topology.spec.external.items():
+        if external.simulator is not None and context is None:
+            container = simulator_container(topology, endpoint)
+            run(["docker", "rm", "-f", container], check=False, timeout=60)
     kind = KindCluster(topology.cluster.name)
     kube_context = context or kind.context
     created_cluster = bool(record.get("created_cluster")) and context is None

@@ -123,6 +123,7 @@ def _reference_problems(topology: Topology) -> Iterator[Problem]:
         _namespace_problems,
         _component_problems,
         _secret_problems,
+        _simulator_problems,
         _rule_reference_problems,
         _profile_problems,
     ):
@@ -187,6 +188,16 @@ def _component_problems(topology: Topology) -> Found:
                     f"{key}.calls[{index}]",
                     _unknown("component or external endpoint", target, targets),
                 )
+
+
+def _simulator_problems(topology: Topology) -> Found:
+    namespaces = set(topology.spec.namespaces)
+    for name, external in topology.spec.external.items():
+        if external.simulator and external.simulator.namespace not in namespaces:
+            yield (
+                f"external.{name}.simulator.namespace",
+                _unknown("namespace", external.simulator.namespace, namespaces),
+            )
 
 
 def _secret_problems(topology: Topology) -> Found:

@@ -92,11 +92,27 @@ class ZoneSpec(_Model):
     ref: str | None = None
 
 
+class SimulatorSpec(_Model):
+    """A stand-in for an external endpoint: `devenv up` runs it outside the
+    cluster and gives pods a selector-less Service that leads to it."""
+
+    namespace: str
+    service: str
+    port: int = Field(ge=1, le=65535)
+
+
 class ExternalSpec(_Model):
     description: str
     cidrs: tuple[ipaddress.IPv4Network, ...] = Field(min_length=1)
     probe_address: ipaddress.IPv4Address
     ports: tuple[int, ...] = Field(min_length=1)
+    simulator: SimulatorSpec | None = None
+
+    def simulator_url(self) -> str | None:
+        if self.simulator is None:
+            return None
+        sim = self.simulator
+        return f"http://{sim.service}.{sim.namespace}.svc.cluster.local:{sim.port}"
 
 
 class NamespaceSpec(_Model):

@@ -366,15 +366,68 @@ def _wait_webhook_ca(run_: _Run) -> None:
     )
 
 
+def _is_simulator_service(manifest: Manifest) -> bool:
+    return "finops.io/simulates" in manifest["metadata"].get("labels", {})
+
+
 def _stub_manifests(run_: _Run) -> list[Manifest]:
     stubs = {c.name for c in run_.topology.components.values() if c.is_stub}
-    return _select(run_, lambda m: _owner(m) in stubs)
+    return _select(run_, lambda m: _owner(m) in stubs or _is_simulator_service(m))
 
 
 def _stubs(run_: _Run) -> str:
     manifests = _stub_manifests(run_)
+    simulators = _start_simulators(run_) if run_.options.context is None else 0
     _apply(run_, "stubs", manifests)
-    return f"{sum(m['kind'] == 'Deployment' for m in manifests)} stub deployments applied"
+    deployments = sum(m["kind"] == "Deployment" for m in manifests)
+    return f"{deployments} stub deployments applied, {simulators} simulator(s) outside the cluster"
+
+
+def simulator_container(topology: Topology, endpoint: str) -> str:
+    return f"{topology.cluster.name}-{endpoint}-simulator"
+
+
+def _start_simulators(run_: _Run) -> int:
+    """Each external endpoint's simulator: a stub in its role, on the kind network
+    (outside the pod network), behind the Service the render gave it."""
+    assert run_.images is not None  # noqa: S101 - set before the phases run
+    started = 0
+    for name, external in run_.topology.spec.external.items():
+        if external.simulator is None:
+            continue
+        container = simulator_container(run_.topology, name)
+        image = run_.images.ref("stub-agent")
+        config = json.dumps(
+            {"component": name, "kind": "cloud-api", "port": external.simulator.port}
+        )
+        run(["docker", "rm", "-f", container], check=False, timeout=60)
+        run(
+            ["docker", "run", "-d", "--name", container, "--network", "kind",
+             "--restart", "unless-stopped", "--user", "0", "-e", f"STUB_CONFIG={config}", image],
+            timeout=120,
+        )  # fmt: skip
+        address = run(
+            ["docker", "inspect", "-f", "{{.NetworkSettings.Networks.kind.IPAddress}}", container],
+            timeout=30,
+        ).stdout.strip()
+        endpoint_slice = {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": f"{external.simulator.service}-simulator",
+                "namespace": external.simulator.namespace,
+                "labels": {
+                    "kubernetes.io/service-name": external.simulator.service,
+                    "app.kubernetes.io/managed-by": "finops-devenv",
+                },
+            },
+            "addressType": "IPv4",
+            "ports": [{"port": external.simulator.port, "protocol": "TCP"}],
+            "endpoints": [{"addresses": [address]}],
+        }
+        _apply(run_, "stubs", [endpoint_slice])
+        started += 1
+    return started
 
 
 def _wait(run_: _Run) -> str:

@@ -86,6 +86,10 @@ class Live:
                 component.name: result for (component, _), result in zip(rows, results, strict=True)
             }
 
+    def simulator_logs(self, endpoint: str) -> str:
+        container = f"{self.topology.cluster.name}-{endpoint}-simulator"
+        return run(["docker", "logs", "--tail", "2000", container], timeout=60).stdout
+
     def logs(self, component: ComponentSpec) -> str:
         argv = self.kubectl.argv(
             "logs", "-n", component.namespace, self.pod_name(component), "-c", "stub", "--tail=2000"

@@ -10,7 +10,7 @@ from devenv._topology import Topology
 from devenv.render._common import Manifest
 from devenv.render.namespaces import render_namespaces, render_quotas
 from devenv.render.policies import render_network_policies
-from devenv.render.workloads import render_component
+from devenv.render.workloads import render_component, render_simulator_services
 
 __all__ = ["Manifest", "RenderedFiles", "render_files", "render_manifests"]
 
@@ -33,6 +33,7 @@ def render_files(topology: Topology, profile: str, images: ImageSet) -> Rendered
     for index, namespace in enumerate(topology.namespaces, start=1):
         manifests = render_quotas(topology, spec, namespace)
         manifests += render_network_policies(topology, namespace)
+        manifests += render_simulator_services(topology, namespace)
         for component in topology.components_in(namespace):
             for manifest in render_component(topology, component, images, spec):
                 if "namespace" in manifest["metadata"]:

@@ -25,6 +25,7 @@ __all__ = [
     "STATIC_SECRET_RENDER_INTERVAL",
     "TLS_DIR",
     "render_component",
+    "render_simulator_services",
     "secret_file_content",
     "secret_file_template",
     "service_url",
@@ -130,6 +131,12 @@ def stub_config(topology: Topology, component: ComponentSpec) -> dict[str, Any]:
         "tls": component.probe_scheme == "HTTPS",
         "calls": calls,
         "external_calls": sorted(t for t in component.calls if t in topology.spec.external),
+        "external_urls": {
+            target: url
+            for target in component.calls
+            if target in topology.spec.external
+            and (url := topology.spec.external[target].simulator_url())
+        },
         "secrets": topology.injected_secrets(component),
         "runtime_secrets": [
             s for s in component.secrets if topology.secrets[s].injection == "runtime"
@@ -621,6 +628,23 @@ def _render_injector(
         cluster_role,
         binding,
         webhook,
+    ]
+
+
+def render_simulator_services(topology: Topology, namespace: str) -> list[Manifest]:
+    """Selector-less Services for external endpoints with a dev simulator; `devenv up`
+    points them (an EndpointSlice) at the simulator it runs outside the cluster."""
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": metadata(
+                spec.simulator.service, namespace, labels={"finops.io/simulates": name}
+            ),
+            "spec": {"ports": [{"port": spec.simulator.port, "protocol": "TCP"}]},
+        }
+        for name, spec in topology.spec.external.items()
+        if spec.simulator is not None and spec.simulator.namespace == namespace
     ]
 
 

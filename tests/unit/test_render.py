@@ -148,3 +148,23 @@ def test_every_workload_has_both_probes(topology: Topology, image_set: ImageSet)
             for container in m["spec"]["template"]["spec"]["containers"]:
                 assert "livenessProbe" in container, m["metadata"]
                 assert "readinessProbe" in container, m["metadata"]
+
+
+def test_the_cloud_api_simulator_is_reached_through_a_selectorless_service(
+    topology: Topology, image_set: ImageSet
+) -> None:
+    import json
+
+    manifests = render_manifests(topology, "dev", image_set)
+    service = next(
+        m for m in manifests if m["kind"] == "Service" and m["metadata"]["name"] == "cloud-apis"
+    )
+    assert "selector" not in service["spec"]  # devenv up adds the EndpointSlice
+    assert service["metadata"]["namespace"] == "finops-mcp"
+    mcp = next(
+        m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["name"] == "aws-mcp"
+    )
+    config = json.loads(mcp["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"])
+    assert config["external_urls"] == {
+        "cloud-apis": "http://cloud-apis.finops-mcp.svc.cluster.local:443"
+    }
