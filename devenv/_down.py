@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from devenv._kind import KindCluster
 from devenv._kube import Kubectl
 from devenv._process import run
+from devenv._registry import remove_registry
 from devenv._state import read_json
 from devenv._topology import Topology
 from devenv._up import MANAGED, forget, record_path, simulator_container
@@ -23,6 +24,9 @@ def run_down(topology: Topology, *, context: str | None, keep_cluster: bool) -> 
     kind = KindCluster(topology.cluster.name)
     kube_context = context or kind.context
     created_cluster = bool(record.get("created_cluster")) and context is None
+    if record.get("created_registry") and context is None and not keep_cluster:
+        remove_registry()
+        yield "removed the local registry (devenv up started it)"
     if created_cluster and not keep_cluster:
         kind.delete()
         forget(topology)

@@ -23,9 +23,10 @@ from devenv._build import build_images, plan_builds
 from devenv._dev_secrets import KUBERNETES_ADDRESSES
 from devenv._errors import DevenvError, ToolError
 from devenv._images import ImageSet
-from devenv._kind import KindCluster, render_kind_config
+from devenv._kind import REGISTRY_NAME, REGISTRY_PORT, KindCluster, render_kind_config
 from devenv._kube import Kubectl
 from devenv._process import run
+from devenv._registry import ensure_registry, hosting_configmap, push
 from devenv._session import dev_credentials, openbao_session
 from devenv._state import read_json, state_dir, write_private_json
 from devenv._tls import load_or_create_certificate
@@ -73,6 +74,7 @@ class UpOptions:
     cni_manifests: Path | None = None  # replaces kindnet (disableDefaultCNI)
     timeout: float = 300.0
     force: bool = False  # run every phase, whatever the record says
+    registry: bool = True  # a local registry beside a kind cluster (KEP-1755)
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ def _cluster_inputs(run_: _Run) -> str:
         run_.topology, run_.images, disable_default_cni=run_.options.cni_manifests is not None
     )
     paths = [*run_.options.addon_manifests, *filter(None, [run_.options.cni_manifests])]
-    return _digest(run_.options.context, config, _files_digest(paths))
+    return _digest(run_.options.context, run_.options.registry, config, _files_digest(paths))
 
 
 def _cluster(run_: _Run) -> str:
@@ -183,6 +185,12 @@ def _cluster(run_: _Run) -> str:
     for manifests in [*filter(None, [options.cni_manifests]), *options.addon_manifests]:
         run(run_.kubectl.argv("apply", "-f", str(manifests)), timeout=300)
     _wait_nodes_ready(run_)
+    if options.context is None and options.registry:
+        assert run_.images is not None  # noqa: S101
+        if ensure_registry(run_.images, run_.kind):
+            run_.record["created_registry"] = True
+        run_.kubectl.apply(dump_documents([hosting_configmap()]))
+        detail += f", registry {REGISTRY_NAME} on localhost:{REGISTRY_PORT}"
     run_.uid = run_.record["cluster_uid"] = _cluster_uid(run_)
     run_.uid_looked_up = True
     return detail
@@ -234,16 +242,21 @@ def _local_image_id(ref: str) -> str | None:
 def _images(run_: _Run) -> str:
     if run_.options.context is not None:
         return "existing cluster: images come from their registries"
-    loaded = 0
+    loaded = pushed = 0
     for ref in _image_refs(run_):
         image_id = _local_image_id(ref)
         if image_id is None:
             continue  # not built here: the node pulls it from its registry
-        if not run_.kind.node_has_image(image_id):
+        if run_.options.registry and ref.startswith(f"localhost:{REGISTRY_PORT}/"):
+            # Only the layers the registry lacks travel; the node pulls from it.
+            run_.report(f"pushing {ref} to the local registry")
+            push(ref)
+            pushed += 1
+        elif not run_.kind.node_has_image(image_id):
             run_.report(f"loading {ref} into the node")
             run_.kind.load(ref)
             loaded += 1
-    return f"{loaded} image(s) loaded into the node"
+    return f"{pushed} image(s) pushed to the local registry, {loaded} loaded into the node"
 
 
 def _select(run_: _Run, wanted: Callable[[Manifest], bool]) -> list[Manifest]:

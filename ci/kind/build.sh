@@ -217,6 +217,10 @@ gobuild_vault_k8s() {
     "-s -w -X github.com/hashicorp/vault-k8s/version.Version=${VAULT_K8S_VERSION#v}" \
     github.com/hashicorp/vault-k8s
 }
+gobuild_registry() {
+  GOBIN="$1" CGO_ENABLED=0 go install -ldflags "-s -w" \
+    "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
+}
 gobuild_crictl() {
   GOBIN="$1" CGO_ENABLED=0 go install -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRI_TOOLS_VERSION" \
     "sigs.k8s.io/cri-tools/cmd/crictl@$CRI_TOOLS_VERSION"
@@ -337,11 +341,12 @@ stage_images() {
   BUILT=reused
   local k8sbin; k8sbin="$(k8s_dir)/bin"
   [[ -x "$k8sbin/kube-apiserver" ]] || die "run the kubernetes stage first"
-  local etcd coredns kr vk pause
+  local etcd coredns kr vk rg pause
   etcd=$(go_bin etcd "$ETCD_VERSION" gobuild_etcd)
   coredns=$(go_bin coredns "$COREDNS_VERSION" gobuild_coredns)
   kr=$(go_bin kube-router "$KUBE_ROUTER_VERSION" gobuild_kube_router)
   vk=$(go_bin vault-k8s "$VAULT_K8S_VERSION" gobuild_vault_k8s)
+  rg=$(go_bin registry "$REGISTRY_VERSION" gobuild_registry)
   pause=$(go_bin pause "$PAUSE_VERSION-$KUBERNETES_VERSION" gobuild_pause)
 
   local r=registry.k8s.io v="$KUBERNETES_VERSION" c ctx
@@ -363,6 +368,11 @@ stage_images() {
   ctx=$(scratch_ctx vault-k8s "$vk/vault-k8s")
   printf 'FROM scratch\nCOPY bin/vault-k8s /bin/vault-k8s\nCOPY bin/vault-k8s /vault-k8s\nCOPY tmp/ /tmp/\nUSER 100\nENTRYPOINT ["/bin/vault-k8s"]\n' > "$ctx/Dockerfile"
   build_image "finops-ci/vault-k8s:${VAULT_K8S_VERSION#v}" "$ctx"
+  # The local registry devenv up runs beside the cluster (not part of the node).
+  ctx=$(scratch_ctx registry "$rg/registry")
+  printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n' > "$ctx/config.yml"
+  printf 'FROM scratch\nCOPY bin/registry /bin/registry\nCOPY config.yml /etc/distribution/config.yml\nCOPY tmp/ /tmp/\nEXPOSE 5000\nENTRYPOINT ["/bin/registry"]\nCMD ["serve", "/etc/distribution/config.yml"]\n' > "$ctx/Dockerfile"
+  build_image "finops-ci/registry:${REGISTRY_VERSION#v}" "$ctx"
 
   # Images that need iptables & co: one Debian base.
   local netbase; netbase=$(rootfs_image net-base "${NET_BASE_PACKAGES[@]}")
@@ -542,10 +552,10 @@ main() {
       --print-node-image) node_image_tag; return ;;
       --print-env)  # for cluster.sh: where the built things are
         # PROBE_IMAGE: any image in the node with python3 (prove-policy.sh).
-        printf 'KIND=%q\nKUBECTL=%q\nNODE_IMAGE=%q\nKUBE_ROUTER_IMAGE=%q\nPROBE_IMAGE=%q\nVAULT_K8S_IMAGE=%q\n' \
+        printf 'KIND=%q\nKUBECTL=%q\nNODE_IMAGE=%q\nKUBE_ROUTER_IMAGE=%q\nPROBE_IMAGE=%q\nVAULT_K8S_IMAGE=%q\nREGISTRY_IMAGE=%q\n' \
           "$BIN/kind" "$(k8s_dir)/bin/kubectl" "$(node_image_tag)" \
           "finops-ci/kube-router:$KUBE_ROUTER_VERSION" "$(podnet_image)" \
-          "finops-ci/vault-k8s:${VAULT_K8S_VERSION#v}"
+          "finops-ci/vault-k8s:${VAULT_K8S_VERSION#v}" "finops-ci/registry:${REGISTRY_VERSION#v}"
         return ;;
       *) die "unknown stage: $s (tools, kubernetes, rootfs, images, node)" ;;
     esac

@@ -67,6 +67,13 @@ def up_command(
         ),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 300,
+    registry: Annotated[
+        bool,
+        typer.Option(
+            "--registry/--no-registry",
+            help="A local registry beside the kind cluster: stub images are pushed, not loaded.",
+        ),
+    ] = True,
     force: Annotated[
         bool,
         typer.Option("--force", help="Run every phase (e.g. after editing the cluster by hand)."),
@@ -89,6 +96,7 @@ def up_command(
         cni_manifests=cni_manifests,
         timeout=timeout,
         force=force,
+        registry=registry,
     )
     with err_console.status("devenv up") as status:
         results = run_up(

@@ -31,3 +31,18 @@ def test_kind_config_is_what_devenv_up_renders(topology: Topology) -> None:
     assert yaml.safe_load(KIND_CONFIG.read_text()) == rendered
     other_cni = render_kind_config(topology, resolve_images(None, {}), disable_default_cni=True)
     assert other_cni["networking"]["disableDefaultCNI"] is True
+
+
+def test_the_local_registry_is_documented_the_kep_1755_way() -> None:
+    from devenv._registry import hosting_configmap
+
+    configmap = hosting_configmap()
+    assert configmap["metadata"] == {
+        "name": "local-registry-hosting",
+        "namespace": "kube-public",
+        "labels": {"app.kubernetes.io/managed-by": "finops-devenv"},
+    }
+    hosting = yaml.safe_load(configmap["data"]["localRegistryHosting.v1"])
+    assert hosting["host"] == "localhost:5001"
+    config = yaml.safe_load(KIND_CONFIG.read_text())
+    assert 'config_path = "/etc/containerd/certs.d"' in config["containerdConfigPatches"][0]
