@@ -19,6 +19,7 @@ from typing import Any
 
 from devenv._errors import DevenvError
 from devenv._images import ImageSet
+from devenv._kind import GATEWAY_HOST_PORT as GATEWAY_PORT
 from devenv._process import run
 from devenv._resources import Footprint, namespace_footprint
 from devenv._topology import Topology
@@ -30,7 +31,6 @@ MIN_KUBECTL = (1, 31)
 MIN_TILT = (0, 33)
 MIN_INOTIFY_WATCHES = 524288  # kind's known-issues page
 MIN_INOTIFY_INSTANCES = 512
-GATEWAY_PORT = 8443
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,21 @@ from devenv._images import ImageSet
 from devenv._process import run
 from devenv._topology import Topology
 
-__all__ = ["REGISTRY_NAME", "REGISTRY_PORT", "KindCluster", "render_kind_config"]
+__all__ = [
+    "GATEWAY_HOST_PORT",
+    "KIND_NETWORK",
+    "REGISTRY_NAME",
+    "REGISTRY_PORT",
+    "KindCluster",
+    "default_context",
+    "network_address",
+    "render_kind_config",
+]
 
 REGISTRY_NAME = "kind-registry"
 REGISTRY_PORT = 5001
 GATEWAY_HOST_PORT = 8443
+KIND_NETWORK = "kind"  # the Docker network kind puts its nodes on
 _REGISTRY_PATCH = (
     '[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"'
 )
@@ -57,6 +67,17 @@ def render_kind_config(
             }
         ],
     }
+
+
+def default_context(topology: Topology, context: str | None = None) -> str:
+    """The kube context commands use: the one given, else the topology's kind cluster."""
+    return context or KindCluster(topology.cluster.name).context
+
+
+def network_address(container: str, network: str = KIND_NETWORK) -> str:
+    """A container's IPv4 address on a Docker network (e.g. a simulator on kind's)."""
+    template = f"{{{{.NetworkSettings.Networks.{network}.IPAddress}}}}"
+    return run(["docker", "inspect", "-f", template, container], timeout=30).stdout.strip()
 
 
 class KindCluster:

@@ -23,7 +23,15 @@ from devenv._build import build_images, plan_builds
 from devenv._dev_secrets import KUBERNETES_ADDRESSES
 from devenv._errors import DevenvError, ToolError
 from devenv._images import ImageSet
-from devenv._kind import REGISTRY_NAME, REGISTRY_PORT, KindCluster, render_kind_config
+from devenv._kind import (
+    GATEWAY_HOST_PORT,
+    KIND_NETWORK,
+    REGISTRY_NAME,
+    REGISTRY_PORT,
+    KindCluster,
+    network_address,
+    render_kind_config,
+)
 from devenv._kube import Kubectl
 from devenv._process import run
 from devenv._registry import ensure_registry, hosting_configmap, push
@@ -397,6 +405,7 @@ def _stubs(run_: _Run) -> str:
 
 
 def simulator_container(topology: Topology, endpoint: str) -> str:
+    """The container `up` runs for an external endpoint's simulator."""
     return f"{topology.cluster.name}-{endpoint}-simulator"
 
 
@@ -415,14 +424,11 @@ def _start_simulators(run_: _Run) -> int:
         )
         run(["docker", "rm", "-f", container], check=False, timeout=60)
         run(
-            ["docker", "run", "-d", "--name", container, "--network", "kind",
+            ["docker", "run", "-d", "--name", container, "--network", KIND_NETWORK,
              "--restart", "unless-stopped", "--user", "0", "-e", f"STUB_CONFIG={config}", image],
             timeout=120,
         )  # fmt: skip
-        address = run(
-            ["docker", "inspect", "-f", "{{.NetworkSettings.Networks.kind.IPAddress}}", container],
-            timeout=30,
-        ).stdout.strip()
+        address = network_address(container)
         endpoint_slice = {
             "apiVersion": "discovery.k8s.io/v1",
             "kind": "EndpointSlice",
@@ -593,7 +599,7 @@ def summary_rows(topology: Topology, context: str) -> list[Mapping[str, Any]]:
         workload = workloads.get(component.name)
         port = component.primary_port
         if port.node_port:
-            url = "https://127.0.0.1:8443"
+            url = f"https://127.0.0.1:{GATEWAY_HOST_PORT}"
         else:
             scheme = "https" if component.probe_scheme == "HTTPS" else "http"
             url = f"{scheme}://{component.name}.{component.namespace}.svc:{port.exposed_port}"

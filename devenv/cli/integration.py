@@ -75,9 +75,10 @@ def integration_command(
     import pytest
 
     from devenv._errors import CheckFailed
+    from devenv._kind import default_context
 
     loaded = load(topology, profile)
-    os.environ["DEVENV_IT_CONTEXT"] = context or f"kind-{loaded.cluster.name}"
+    os.environ["DEVENV_IT_CONTEXT"] = default_context(loaded, context)
     os.environ["DEVENV_IT_PROFILE"] = profile
     if topology is not None:
         os.environ["DEVENV_IT_TOPOLOGY"] = str(topology.resolve())

@@ -82,6 +82,7 @@ def up_command(
 ) -> None:
     """Create (or reuse) the cluster and deploy everything; skips what did not change."""
     from devenv._errors import ConfigError
+    from devenv._kind import default_context
     from devenv._up import UpOptions, run_up, summary_rows
 
     loaded = load(topology, profile)
@@ -108,7 +109,7 @@ def up_command(
     total = sum(r.seconds for r in results)
     skipped = sum(r.skipped for r in results)
     err_console.print(f"[bold]up[/] in {total:.1f}s ({skipped} phase(s) skipped, unchanged)")
-    rows = summary_rows(loaded, context or f"kind-{loaded.cluster.name}")
+    rows = summary_rows(loaded, default_context(loaded, context))
     if as_json:
         timings = [
             {"phase": r.name, "seconds": round(r.seconds, 3), "skipped": r.skipped} for r in results
@@ -132,10 +133,11 @@ def status_command(
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh every 2 s.")] = False,
 ) -> None:
     """Per component: namespace, zone, ready, restarts, /health, secrets injected."""
+    from devenv._kind import default_context
     from devenv._status import component_status
 
     loaded = load(topology, "dev")
-    kube_context = context or f"kind-{loaded.cluster.name}"
+    kube_context = default_context(loaded, context)
     if as_json:
         rows = [row.as_dict() for row in component_status(loaded, kube_context)]
         write_data(json.dumps(rows, indent=2) + "\n")
@@ -172,6 +174,7 @@ def logs_command(
 ) -> None:
     """The component's logs (its main container; -f to follow)."""
     from devenv._errors import ConfigError
+    from devenv._kind import default_context
     from devenv._status import stream_logs
 
     loaded = load(topology, "dev")
@@ -180,9 +183,7 @@ def logs_command(
             f"unknown component {component!r}",
             hint=f"components: {', '.join(sorted(loaded.components))}",
         )
-    stream_logs(
-        loaded, context or f"kind-{loaded.cluster.name}", component, follow=follow, tail=tail
-    )
+    stream_logs(loaded, default_context(loaded, context), component, follow=follow, tail=tail)
 
 
 def down_command(

@@ -10,9 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from devenv._kind import network_address
 from devenv._kube import Kubectl, pod_proxy_path
 from devenv._process import run
 from devenv._topology import ComponentSpec, Topology
+from devenv._up import simulator_container
 
 EXTERNAL_CONTAINERS = {"internet": (80, 443), "cloud-apis": (443,)}
 _LISTENER = (
@@ -87,7 +89,7 @@ class Live:
             }
 
     def simulator_logs(self, endpoint: str) -> str:
-        container = f"{self.topology.cluster.name}-{endpoint}-simulator"
+        container = simulator_container(self.topology, endpoint)
         return run(["docker", "logs", "--tail", "2000", container], timeout=60).stdout
 
     def logs(self, component: ComponentSpec) -> str:
@@ -118,9 +120,7 @@ def start_external_endpoints(network: str, image: str, prefix: str) -> dict[str,
              "--entrypoint", "python", image, "-c", script],
             timeout=60,
         )  # fmt: skip
-        template = f"{{{{.NetworkSettings.Networks.{network}.IPAddress}}}}"
-        inspect = run(["docker", "inspect", "-f", template, container], timeout=30)
-        addresses[name] = inspect.stdout.strip()
+        addresses[name] = network_address(container, network)
     time.sleep(1)
     return addresses
 

@@ -8,6 +8,7 @@ import uuid
 
 import httpx
 
+from devenv._kind import GATEWAY_HOST_PORT
 from devenv.integration._live import Live
 
 # Ends at the cloud-API simulator, outside the cluster (devenv up runs it).
@@ -18,7 +19,7 @@ def test_one_request_through_every_layer(live: Live) -> None:
     request_id = f"it-{uuid.uuid4().hex[:12]}"
     # The gateway's certificate is devenv's self-signed dev certificate.
     answer = httpx.post(
-        "https://127.0.0.1:8443/call",
+        f"https://127.0.0.1:{GATEWAY_HOST_PORT}/call",
         json={"route": ROUTE},
         headers={"X-Request-ID": request_id},
         verify=False,  # noqa: S501 - dev certificate, checked by its own tests

@@ -7,7 +7,6 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -112,11 +111,3 @@ def test_the_call_chain_crosses_compose_services(compose_env: dict[str, str]) ->
     answer = json.loads(out.stdout)
     assert answer["hops"][0]["component"] == "aws-mcp"
     assert answer["hops"][0]["hops"][0]["request_id"] == "compose-1"
-
-
-def test_state_files_hold_no_secret_in_the_repository() -> None:
-    repo = Path(__file__).parents[2]
-    tracked = subprocess.run(
-        ["git", "ls-files"], cwd=repo, capture_output=True, text=True, check=True
-    )
-    assert "dev-secrets.json" not in tracked.stdout

@@ -58,22 +58,22 @@ def test_workers_do_real_work_and_survive_a_database_outage(
         secrets_dir=secrets,
     )  # fmt: skip
     for stub in (beat, worker, events):
-        wait_until(lambda stub=stub: _ready(stub) == 200, timeout=20, what=f"{stub.name} ready")
+        wait_until(lambda stub=stub: _ready(stub) == 200, timeout=40, what=f"{stub.name} ready")
 
     # Heartbeat enqueued by beat, consumed by the worker, row written.
     wait_until(
-        lambda: _count(data_layer, "worker_heartbeats") >= 2, timeout=20, what="heartbeat rows"
+        lambda: _count(data_layer, "worker_heartbeats") >= 2, timeout=40, what="heartbeat rows"
     )
     # Webhook events through the stream.
     client = redis.Redis.from_url(data_layer.redis_url)
     ids = [client.xadd("finops:webhooks", {"kind": "cost.updated", "n": str(n)}) for n in range(3)]
-    wait_until(lambda: _count(data_layer, "webhook_events") >= 3, timeout=20, what="webhook rows")
+    wait_until(lambda: _count(data_layer, "webhook_events") >= 3, timeout=40, what="webhook rows")
 
     # The database goes away: readiness fails, work pauses, nothing is lost.
     data_layer.compose("stop", "timescaledb")
     try:
-        wait_until(lambda: _ready(worker) == 503, timeout=15, what="celery-workers not ready")
-        wait_until(lambda: _ready(events) == 503, timeout=15, what="event-processor not ready")
+        wait_until(lambda: _ready(worker) == 503, timeout=40, what="celery-workers not ready")
+        wait_until(lambda: _ready(events) == 503, timeout=40, what="event-processor not ready")
         assert _ready(beat) == 200  # beat needs Redis only
         outage_ids = [client.xadd("finops:webhooks", {"kind": "during-outage"}) for _ in range(2)]
         time.sleep(2)  # beat keeps enqueuing while the worker cannot write

@@ -12,13 +12,34 @@ from typing import Any
 import httpx
 import pytest
 
-from devenv._bootstrap import KubernetesAuth, bootstrap, list_secrets, policy_document, rotate
+from devenv._bootstrap import (
+    BootstrapReport,
+    KubernetesAuth,
+    bootstrap,
+    list_secrets,
+    policy_document,
+    rotate,
+)
 from devenv._dev_secrets import KUBERNETES_ADDRESSES, DevCredentials
 from devenv._openbao import BaoClient, OpenBaoError
 from devenv._topology import Topology
 from devenv.render.workloads import KV_MOUNT, secret_file_content
 from tests.secrets.conftest import Agent, BaoServer
 from tests.stub_processes import RunningStub, wait_until
+
+Bootstrap = Callable[[BaoClient], BootstrapReport]
+
+
+@pytest.fixture
+def run_bootstrap(
+    topology: Topology, credentials: DevCredentials, outside_cluster: KubernetesAuth
+) -> Bootstrap:
+    """Bootstrap as devenv does it, for an OpenBao outside any cluster."""
+
+    def run(client: BaoClient) -> BootstrapReport:
+        return bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+
+    return run
 
 
 def snapshot(client: BaoClient) -> dict[str, Any]:
@@ -46,14 +67,13 @@ def snapshot(client: BaoClient) -> dict[str, Any]:
 def test_bootstrap_twice_gives_the_same_state(
     bao_server: BaoServer,
     topology: Topology,
-    credentials: DevCredentials,
-    outside_cluster: KubernetesAuth,
+    run_bootstrap: Bootstrap,
 ) -> None:
     with bao_server.client() as client:
-        first = bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+        first = run_bootstrap(client)
         assert "role cost-agent" in first.changed
         state = snapshot(client)
-        second = bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+        second = run_bootstrap(client)
         assert second.changed == []
         assert snapshot(client) == state
     assert state["mount"]["version"] == "2"
@@ -66,11 +86,10 @@ def test_bootstrap_twice_gives_the_same_state(
 def test_each_policy_reads_exactly_its_topology_paths(
     bao_server: BaoServer,
     topology: Topology,
-    credentials: DevCredentials,
-    outside_cluster: KubernetesAuth,
+    run_bootstrap: Bootstrap,
 ) -> None:
     with bao_server.client() as client:
-        bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+        run_bootstrap(client)
     for component in topology.components.values():
         if not component.secrets:
             continue
@@ -90,15 +109,14 @@ def test_each_policy_reads_exactly_its_topology_paths(
 def test_a_rerun_keeps_rotated_values(
     bao_server: BaoServer,
     topology: Topology,
-    credentials: DevCredentials,
-    outside_cluster: KubernetesAuth,
+    run_bootstrap: Bootstrap,
 ) -> None:
     with bao_server.client() as client:
-        bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+        run_bootstrap(client)
         versions = rotate(client, topology, ["llm-api-keys"])
         assert versions == {"llm-api-keys": 2}
         rotated = client.read_kv(KV_MOUNT, "finops/llm")
-        bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+        run_bootstrap(client)
         assert client.read_kv(KV_MOUNT, "finops/llm") == rotated
         statuses = {s.name: s for s in list_secrets(client, topology)}
     assert statuses["llm-api-keys"].version == 2
@@ -112,16 +130,15 @@ def _file_version(path: Path) -> int | None:
         return None
 
 
-def test_agent_renders_templates_and_rotation_reaches_file_and_stub(  # noqa: PLR0917 - fixtures
+def test_agent_renders_templates_and_rotation_reaches_file_and_stub(
     bao_server: BaoServer,
     topology: Topology,
-    credentials: DevCredentials,
-    outside_cluster: KubernetesAuth,
+    run_bootstrap: Bootstrap,
     start_agent: Callable[..., Agent],
     start_stub: Callable[..., RunningStub],
 ) -> None:
     with bao_server.client() as client:
-        bootstrap(client, topology, credentials, KUBERNETES_ADDRESSES, outside_cluster)
+        run_bootstrap(client)
         component = topology.components["cost-agent"]
         secrets = {name: topology.secrets[name].path for name in component.secrets}
         agent = start_agent(bao_server, bao_server.token_for("finops-cost-agent"), secrets)
