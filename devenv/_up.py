@@ -2,8 +2,9 @@
 
 Phases run in order; each has a content hash of what it applies or builds
 (its inputs). A phase whose inputs match the last successful run on the same
-cluster is skipped, so a re-run with nothing changed does nothing, and a run
-interrupted anywhere resumes at the phase that did not finish.
+cluster, and whose objects are all still there, is skipped: a re-run with
+nothing changed does nothing, a run interrupted anywhere resumes at the phase
+that did not finish, and an object deleted by hand comes back.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class _Run:
     manifests: list[Manifest] = field(default_factory=list)
     uid: str | None = None
     uid_looked_up: bool = False
+    live: set[tuple[str, str, str]] | None = None  # (kind, namespace, name) of our objects
 
     @property
     def kind(self) -> KindCluster:
@@ -296,8 +298,20 @@ def _apply(run_: _Run, phase: str, manifests: list[Manifest]) -> None:
         ) from None
 
 
+def _policy_manifests(run_: _Run) -> list[Manifest]:
+    return _select(run_, _is_policy)
+
+
+def _data_manifests(run_: _Run) -> list[Manifest]:
+    return _select(run_, lambda m: _owner(m) in DATA_COMPONENTS)
+
+
+def _openbao_manifests(run_: _Run) -> list[Manifest]:
+    return _select(run_, lambda m: _owner(m) in SECRETS_COMPONENTS)
+
+
 def _namespaces(run_: _Run) -> str:
-    manifests = _select(run_, _is_policy)
+    manifests = _policy_manifests(run_)
     _apply(run_, "namespaces", manifests)
     return f"{len(manifests)} namespaces, quotas, limit ranges and policies"
 
@@ -336,27 +350,26 @@ def _secret_manifests(run_: _Run) -> list[Manifest]:
 
 def _data_inputs(run_: _Run) -> str:
     secrets = _secret_manifests(run_)
-    return _digest(_select(run_, lambda m: _owner(m) in DATA_COMPONENTS), secrets)
+    return _digest(_data_manifests(run_), secrets)
 
 
 def _data(run_: _Run) -> str:
     run_.kubectl.apply(dump_documents(_secret_manifests(run_)))  # stdin: never argv, never logs
-    manifests = _select(run_, lambda m: _owner(m) in DATA_COMPONENTS)
-    _apply(run_, "data", manifests)
+    _apply(run_, "data", _data_manifests(run_))
     _wait_ready(run_, "data", list(DATA_COMPONENTS))
     return "TimescaleDB and Redis ready"
 
 
 def _openbao_inputs(run_: _Run) -> str:
     return _digest(
-        _select(run_, lambda m: _owner(m) in SECRETS_COMPONENTS),
+        _openbao_manifests(run_),
         run_.topology.spec.model_dump(mode="json")["secrets"],
         {c.name: c.secrets for c in run_.topology.components.values()},
     )
 
 
 def _openbao(run_: _Run) -> str:
-    _apply(run_, "openbao", _select(run_, lambda m: _owner(m) in SECRETS_COMPONENTS))
+    _apply(run_, "openbao", _openbao_manifests(run_))
     _wait_ready(run_, "openbao", list(SECRETS_COMPONENTS))
     _wait_webhook_ca(run_)
     with openbao_session(run_.topology, address=None, context=run_.context) as client:
@@ -516,16 +529,44 @@ def _evidence(run_: _Run, namespace: str, name: str) -> list[str]:
     return lines
 
 
-PHASES: list[tuple[str, Callable[[_Run], str], Callable[[_Run], str] | None]] = [
-    ("preflight", _preflight, None),
-    ("cluster", _cluster, _cluster_inputs),
-    ("images", _images, _images_inputs),
-    ("namespaces", _namespaces, lambda r: _digest(_select(r, _is_policy))),
-    ("data", _data, _data_inputs),
-    ("openbao", _openbao, _openbao_inputs),
-    ("stubs", _stubs, lambda r: _digest(_stub_manifests(r))),
-    ("wait", _wait, lambda r: _digest(r.manifests)),
+@dataclass(frozen=True)
+class _Phase:
+    name: str
+    execute: Callable[[_Run], str]
+    inputs_of: Callable[[_Run], str] | None = None  # None: runs every time
+    applies: Callable[[_Run], list[Manifest]] | None = None  # checked for drift when skipping
+    confirms: bool = False  # runs whenever an earlier phase changed something
+
+
+PHASES: list[_Phase] = [
+    _Phase("preflight", _preflight),
+    _Phase("cluster", _cluster, _cluster_inputs),
+    _Phase("images", _images, _images_inputs),
+    _Phase("namespaces", _namespaces, lambda r: _digest(_policy_manifests(r)), _policy_manifests),
+    _Phase("data", _data, _data_inputs, _data_manifests),
+    _Phase("openbao", _openbao, _openbao_inputs, _openbao_manifests),
+    _Phase("stubs", _stubs, lambda r: _digest(_stub_manifests(r)), _stub_manifests),
+    _Phase("wait", _wait, lambda r: _digest(r.manifests), confirms=True),
 ]
+
+
+def _object_key(manifest: Manifest) -> tuple[str, str, str]:
+    metadata = manifest["metadata"]
+    return str(manifest["kind"]), str(metadata.get("namespace", "")), str(metadata["name"])
+
+
+def _missing(run_: _Run, manifests: list[Manifest]) -> list[Manifest]:
+    """Which of these objects the cluster no longer has (one `kubectl get` per run).
+    When the cluster cannot be listed, all of them: applying again is harmless."""
+    if run_.live is None:
+        kinds = ",".join(sorted({str(m["kind"]) for m in run_.manifests}))
+        try:
+            items = run_.kubectl.get_json(kinds, "-A", "-l", MANAGED).get("items", [])
+        except ToolError as error:
+            run_.report(f"cannot list what devenv applied ({error.message}): applying again")
+            return manifests
+        run_.live = {_object_key(item) for item in items}
+    return [m for m in manifests if _object_key(m) not in run_.live]
 
 
 def run_up(
@@ -540,28 +581,30 @@ def run_up(
     if run_.record.get("context") != run_.context:
         run_.record = {"context": run_.context}
     results = []
-    for name, execute, inputs_of in PHASES:
+    changed = False
+    for phase in PHASES:
         started = time.monotonic()
-        if name == "images":
+        if phase.name == "images":
             # Built by content: an unchanged stub tree gives the same tags.
             built = build_images(plan_builds(options.images))
             run_.images = options.images.with_refs(**{b.plan.name: b.plan.tag for b in built})
             run_.manifests = render_manifests(topology, options.profile, run_.images)
         elif run_.images is None:
             run_.images = options.images
-        inputs = inputs_of(run_) if inputs_of else None
-        cluster_same = name == "preflight" or run_.record.get("cluster_uid") == _known_uid(run_)
-        recorded = run_.record.get("phases", {}).get(name)
-        if not options.force and inputs is not None and cluster_same and recorded == inputs:
-            result = PhaseResult(name, time.monotonic() - started, skipped=True, detail="unchanged")
+        inputs = phase.inputs_of(run_) if phase.inputs_of else None
+        if inputs is not None and _can_skip(run_, phase, inputs, changed=changed):
+            result = PhaseResult(
+                phase.name, time.monotonic() - started, skipped=True, detail="unchanged"
+            )
         else:
-            detail = execute(run_)
-            if inputs is not None:
-                run_.record.setdefault("phases", {})[name] = (
-                    inputs_of(run_) if inputs_of else inputs
-                )
+            detail = phase.execute(run_)
+            if phase.inputs_of is not None:
+                changed = True
+                run_.record.setdefault("phases", {})[phase.name] = phase.inputs_of(run_)
                 write_private_json(record_path(topology), run_.record)
-            result = PhaseResult(name, time.monotonic() - started, skipped=False, detail=detail)
+            result = PhaseResult(
+                phase.name, time.monotonic() - started, skipped=False, detail=detail
+            )
         results.append(result)
         on_phase(result)
     phases = [
@@ -572,6 +615,24 @@ def run_up(
         timings_path(topology), {"phases": phases, "total_seconds": total, "at": time.time()}
     )
     return results
+
+
+def _can_skip(run_: _Run, phase: _Phase, inputs: str, *, changed: bool) -> bool:
+    """Same inputs as the last successful run, on the same cluster, nothing missing."""
+    if run_.options.force or run_.record.get("phases", {}).get(phase.name) != inputs:
+        return False
+    if run_.record.get("cluster_uid") != _known_uid(run_):
+        return False
+    if phase.confirms and changed:
+        return False
+    if phase.applies is not None:
+        missing = _missing(run_, phase.applies(run_))
+        if missing:
+            names = [f"{m['kind']} {m['metadata']['name']}" for m in missing]
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            run_.report(f"{phase.name}: {shown} missing from the cluster: applying again")
+            return False
+    return True
 
 
 def _known_uid(run_: _Run) -> str | None:

@@ -22,6 +22,25 @@ def test_a_second_up_skips_every_phase(live_context: str) -> None:
     assert {name for name, skipped in phases.items() if not skipped} == {"preflight"}, phases
 
 
+def test_up_restores_an_object_deleted_by_hand(live_context: str) -> None:
+    policy = ["networkpolicy", "default-deny", "-n", "finops-frontend"]
+    kubectl = ["kubectl", "--context", live_context]
+    subprocess.run([*kubectl, "delete", *policy], check=True, capture_output=True, timeout=60)
+    code, stdout, stderr = _devenv("up", "--json")
+    assert code == 0, stderr
+    phases = {p["phase"]: p["skipped"] for p in json.loads(stdout)["phases"]}
+    # Only the phase that owns the policy, and the readiness wait after any change.
+    assert {name for name, skipped in phases.items() if not skipped} == {
+        "preflight",
+        "namespaces",
+        "wait",
+    }, phases
+    restored = subprocess.run(
+        [*kubectl, "get", *policy], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert restored.returncode == 0, restored.stderr
+
+
 def test_every_component_is_ready_healthy_and_injected(live_context: str) -> None:
     code, stdout, stderr = _devenv("status", "--json", "--context", live_context)
     assert code == 0, stderr

@@ -1,0 +1,115 @@
+"""When `devenv up` may skip a phase: same inputs, same cluster, nothing missing.
+
+kubectl is faked (pytest-subprocess), the one boundary these tests do not own;
+tests/cluster deletes a real object on the live cluster and watches `up` put it
+back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pytest_subprocess import FakeProcess
+
+from devenv._images import ImageSet
+from devenv._topology import Topology
+from devenv._up import MANAGED, PHASES, UpOptions, _can_skip, _Run
+from devenv.render import Manifest, render_manifests
+
+CONTEXT = "kind-test"
+PHASE = {phase.name: phase for phase in PHASES}
+
+
+@pytest.fixture
+def reports() -> list[str]:
+    """What `up` told the user."""
+    return []
+
+
+@pytest.fixture
+def run_(
+    topology: Topology, image_set: ImageSet, reports: list[str], monkeypatch: pytest.MonkeyPatch
+) -> _Run:
+    monkeypatch.setattr("devenv._process.shutil.which", lambda name: f"/usr/bin/{name}")
+    options = UpOptions(profile="dev", images=image_set, context=CONTEXT)
+    run_ = _Run(topology, options, report=reports.append)
+    run_.images = image_set
+    run_.manifests = render_manifests(topology, "dev", image_set)
+    run_.uid, run_.uid_looked_up = "cluster-1", True
+    run_.record = {"cluster_uid": "cluster-1", "phases": {}}
+    for phase in PHASES:
+        if phase.inputs_of is not None and phase.name not in ("cluster", "images"):
+            run_.record["phases"][phase.name] = phase.inputs_of(run_)
+    return run_
+
+
+def _listing_argv(run_: _Run) -> list[str]:
+    kinds = ",".join(sorted({str(m["kind"]) for m in run_.manifests}))
+    return ["/usr/bin/kubectl", "--context", CONTEXT, "get", kinds, "-A", "-l", MANAGED]
+
+
+def _live(manifests: list[Manifest]) -> str:
+    items: list[dict[str, Any]] = [
+        {"kind": m["kind"], "metadata": dict(m["metadata"])} for m in manifests
+    ]
+    return json.dumps({"items": items})
+
+
+def _inputs(run_: _Run, name: str) -> str:
+    inputs_of = PHASE[name].inputs_of
+    assert inputs_of is not None
+    return inputs_of(run_)
+
+
+def test_a_phase_whose_objects_are_all_there_is_skipped(
+    run_: _Run, fp: FakeProcess, reports: list[str]
+) -> None:
+    fp.register([*_listing_argv(run_), "-o", "json"], stdout=_live(run_.manifests))
+    for name in ("namespaces", "data", "openbao", "stubs"):
+        assert _can_skip(run_, PHASE[name], _inputs(run_, name), changed=False), reports
+    assert fp.call_count([*_listing_argv(run_), "-o", "json"]) == 1  # listed once per run
+
+
+def test_an_object_deleted_by_hand_makes_its_phase_run(
+    run_: _Run, fp: FakeProcess, reports: list[str]
+) -> None:
+    deleted = next(
+        m for m in run_.manifests
+        if m["kind"] == "NetworkPolicy" and m["metadata"]["namespace"] == "finops-frontend"
+    )  # fmt: skip
+    live = [m for m in run_.manifests if m is not deleted]
+    fp.register([*_listing_argv(run_), "-o", "json"], stdout=_live(live))
+    assert not _can_skip(run_, PHASE["namespaces"], _inputs(run_, "namespaces"), changed=False)
+    assert reports == [
+        f"namespaces: NetworkPolicy {deleted['metadata']['name']} missing from the cluster:"
+        " applying again"
+    ]
+    assert _can_skip(run_, PHASE["stubs"], _inputs(run_, "stubs"), changed=True)
+
+
+def test_the_readiness_wait_runs_after_any_change(run_: _Run) -> None:
+    wait_inputs = _inputs(run_, "wait")
+    run_.record["phases"]["wait"] = wait_inputs
+    assert _can_skip(run_, PHASE["wait"], wait_inputs, changed=False)
+    assert not _can_skip(run_, PHASE["wait"], wait_inputs, changed=True)
+
+
+def test_a_cluster_that_cannot_be_listed_gets_everything_applied_again(
+    run_: _Run, fp: FakeProcess, reports: list[str]
+) -> None:
+    fp.register(
+        [*_listing_argv(run_), "-o", "json"],
+        returncode=1, stderr="Error from server (Forbidden): clusterroles is forbidden\n",
+    )  # fmt: skip
+    assert not _can_skip(run_, PHASE["namespaces"], _inputs(run_, "namespaces"), changed=False)
+    assert reports[0].startswith("cannot list what devenv applied (")
+    assert "Forbidden" in reports[0]
+
+
+def test_changed_inputs_or_another_cluster_never_skip(run_: _Run) -> None:
+    inputs = _inputs(run_, "stubs")
+    assert not _can_skip(run_, PHASE["stubs"], "something else", changed=False)
+    run_.uid = "cluster-2"  # recreated since the record was written
+    assert not _can_skip(run_, PHASE["stubs"], inputs, changed=False)
