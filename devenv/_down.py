@@ -41,7 +41,7 @@ def run_down(topology: Topology, *, context: str | None, keep_cluster: bool) -> 
         kubectl.argv("delete", "namespace", *namespaces, "--ignore-not-found", "--wait=true"),
         timeout=600,
     )
-    forget(topology)
+    forget(topology, keep_ownership=keep_cluster)
     yield f"deleted {len(namespaces)} namespaces and the injector's cluster-wide objects"
     if not created_cluster:
         yield "the cluster itself was not created by devenv up: kept"

@@ -643,9 +643,23 @@ def _known_uid(run_: _Run) -> str | None:
     return run_.uid
 
 
-def forget(topology: Topology) -> None:
-    """Drop the record (after `down`): the next `up` runs every phase."""
-    record_path(topology).unlink(missing_ok=True)
+# What `up` created, which `down` must still remove after a `down --keep-cluster`.
+OWNERSHIP_KEYS = ("context", "created_cluster", "created_registry")
+
+
+def forget(topology: Topology, *, keep_ownership: bool = False) -> None:
+    """Drop the record (after `down`): the next `up` runs every phase.
+
+    With keep_ownership (`down --keep-cluster`) the record keeps only what `up`
+    created, so that `up; down --keep-cluster; up; down` still deletes the
+    cluster and the registry the first `up` started."""
+    path = record_path(topology)
+    record = (read_json(path) or {}) if keep_ownership else {}
+    kept = {key: record[key] for key in OWNERSHIP_KEYS if key in record}
+    if kept:
+        write_private_json(path, kept)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def summary_rows(topology: Topology, context: str) -> list[Mapping[str, Any]]:

@@ -1,4 +1,5 @@
-"""When `devenv up` may skip a phase: same inputs, same cluster, nothing missing.
+"""When `devenv up` may skip a phase (same inputs, same cluster, nothing missing),
+and what its record keeps across a `devenv down --keep-cluster`.
 
 kubectl is faked (pytest-subprocess), the one boundary these tests do not own;
 tests/cluster deletes a real object on the live cluster and watches `up` put it
@@ -8,14 +9,16 @@ back.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_subprocess import FakeProcess
 
 from devenv._images import ImageSet
+from devenv._state import read_json, write_private_json
 from devenv._topology import Topology
-from devenv._up import MANAGED, PHASES, UpOptions, _can_skip, _Run
+from devenv._up import MANAGED, PHASES, UpOptions, _can_skip, _Run, forget, record_path
 from devenv.render import Manifest, render_manifests
 
 CONTEXT = "kind-test"
@@ -113,3 +116,33 @@ def test_changed_inputs_or_another_cluster_never_skip(run_: _Run) -> None:
     assert not _can_skip(run_, PHASE["stubs"], "something else", changed=False)
     run_.uid = "cluster-2"  # recreated since the record was written
     assert not _can_skip(run_, PHASE["stubs"], inputs, changed=False)
+
+
+@pytest.fixture
+def recorded(topology: Topology, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A record as `up` leaves it after creating the cluster and the registry."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    write_private_json(
+        record_path(topology),
+        {
+            "context": "kind-finops-dev", "created_cluster": True, "created_registry": True,
+            "cluster_uid": "cluster-1", "phases": {"namespaces": "abc"},
+        },
+    )  # fmt: skip
+    return record_path(topology)
+
+
+def test_down_keeping_the_cluster_still_remembers_what_up_created(
+    topology: Topology, recorded: Path
+) -> None:
+    forget(topology, keep_ownership=True)
+    assert read_json(recorded) == {
+        "context": "kind-finops-dev",
+        "created_cluster": True,
+        "created_registry": True,
+    }  # the phases are gone: the next `up` runs them all
+
+
+def test_down_forgets_everything_otherwise(topology: Topology, recorded: Path) -> None:
+    forget(topology)
+    assert not recorded.exists()
