@@ -244,14 +244,14 @@ def rotate(
         **{n: n for n in topology.secrets},
         **{s.path: n for n, s in topology.secrets.items()},
     }
+    unknown = [key for key in names if key not in by_key]
+    if unknown:  # before the first write: a typo must not leave half a rotation
+        raise OpenBaoError(
+            f"unknown secret {unknown[0]!r}",
+            hint=f"secrets: {', '.join(sorted(topology.secrets))} (or their KV paths)",
+        )
     versions = {}
-    for key in names:
-        name = by_key.get(key)
-        if name is None:
-            raise OpenBaoError(
-                f"unknown secret {key!r}",
-                hint=f"secrets: {', '.join(sorted(topology.secrets))} (or their KV paths)",
-            )
+    for name in (by_key[key] for key in names):
         path = topology.secrets[name].path
         current = client.read_kv(KV_MOUNT, path)
         if current is None:

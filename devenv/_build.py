@@ -31,10 +31,6 @@ class BuildPlan:
     base_image: str
     tag: str  # repository:content-hash
 
-    @property
-    def repository(self) -> str:
-        return self.tag.rsplit(":", 1)[0]
-
 
 @dataclass(frozen=True)
 class BuildResult:

@@ -91,14 +91,13 @@ def generate_fields(secret: str) -> dict[str, str]:
 
 
 def load_or_create_credentials(path: Path, topology: Topology) -> DevCredentials:
-    """The credentials in ``path``, created (mode 0600) with random values if absent."""
+    """The credentials in ``path``; whatever is absent is created with random values
+    and saved (mode 0600), so every later load returns the same ones."""
     stored = read_json(path) or {}
     seeds: dict[str, dict[str, str]] = dict(stored.get("seeds") or {})
-    changed = not stored
     for name in topology.secrets:
         if name not in _DERIVED and name not in seeds:
             seeds[name] = generate_fields(name)
-            changed = True
     credentials = DevCredentials(
         postgres_password=stored.get("postgres_password") or _random(32),
         redis_password=stored.get("redis_password") or _random(32),
@@ -106,21 +105,22 @@ def load_or_create_credentials(path: Path, topology: Topology) -> DevCredentials
         openbao_root_token=stored.get("openbao_root_token") or "devenv-" + _random(24),
         seeds=seeds,
     )
-    if changed:
+    if _as_json(credentials) != stored:
         save_credentials(path, credentials)
     return credentials
 
 
+def _as_json(credentials: DevCredentials) -> dict[str, Any]:
+    return {
+        "postgres_password": credentials.postgres_password,
+        "redis_password": credentials.redis_password,
+        "openbao_root_token": credentials.openbao_root_token,
+        "seeds": {name: dict(fields) for name, fields in credentials.seeds.items()},
+    }
+
+
 def save_credentials(path: Path, credentials: DevCredentials) -> None:
-    write_private_json(
-        path,
-        {
-            "postgres_password": credentials.postgres_password,
-            "redis_password": credentials.redis_password,
-            "openbao_root_token": credentials.openbao_root_token,
-            "seeds": {name: dict(fields) for name, fields in credentials.seeds.items()},
-        },
-    )
+    write_private_json(path, _as_json(credentials))
 
 
 def secret_values(
@@ -132,7 +132,7 @@ def secret_values(
         return {"url": f"postgresql://finops:{password}@{addresses.postgres}/finops"}
     if name == "redis-password":
         return {"password": credentials.redis_password, "address": addresses.redis}
-    return dict(credentials.seeds.get(name) or generate_fields(name))
+    return dict(credentials.seeds[name])  # every seed exists: load_or_create_credentials
 
 
 def rotated_values(name: str, current: Mapping[str, Any]) -> dict[str, Any]:

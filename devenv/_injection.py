@@ -14,21 +14,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from devenv._errors import ToolError
-from devenv._kube import Kubectl, container_names, pod_proxy_path
+from devenv._kube import (
+    AGENT_CONTAINER,
+    AGENT_INIT_CONTAINER,
+    Kubectl,
+    container_names,
+    pod_proxy_path,
+)
 from devenv._openbao import BaoClient
 from devenv._topology import ComponentSpec, Topology
 from devenv.render.workloads import KV_MOUNT, secret_file_content
 
 __all__ = [
-    "AGENT_CONTAINER",
-    "AGENT_INIT_CONTAINER",
     "InjectionResult",
     "check_injection",
     "expected_hashes",
 ]
-
-AGENT_CONTAINER = "vault-agent"
-AGENT_INIT_CONTAINER = "vault-agent-init"
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,15 @@ def evaluate_pod(
         if entry is None or not entry.get("present"):
             problems.append(f"/vault/secrets/{name} is missing or empty")
             continue
-        if name in expected:
-            digest, version = expected[name]
-            if entry.get("sha256") != digest:
-                problems.append(
-                    f"/vault/secrets/{name} is version {entry.get('version')} with hash"
-                    f" {entry.get('sha256')}; OpenBao has version {version} (hash {digest})"
-                )
+        if name not in expected:
+            problems.append(f"/vault/secrets/{name}: OpenBao has no such secret to compare with")
+            continue
+        digest, version = expected[name]
+        if entry.get("sha256") != digest:
+            problems.append(
+                f"/vault/secrets/{name} is version {entry.get('version')} with hash"
+                f" {entry.get('sha256')}; OpenBao has version {version} (hash {digest})"
+            )
     return tuple(problems)
 
 

@@ -81,5 +81,10 @@ def pod_proxy_path(namespace: str, pod: str, port: int, path: str, *, https: boo
     return f"/api/v1/namespaces/{namespace}/pods/{scheme}{pod}:{port}/proxy{path}"
 
 
+# The containers the OpenBao agent injector adds to a pod.
+AGENT_CONTAINER = "vault-agent"
+AGENT_INIT_CONTAINER = "vault-agent-init"
+
+
 def container_names(pod: dict[str, Any], key: str = "containers") -> Sequence[str]:
     return [c["name"] for c in pod.get("spec", {}).get(key, [])]

@@ -18,15 +18,12 @@ class OpenBaoError(ToolError):
 
 
 class BaoClient:
-    def __init__(
-        self, address: str, token: str, *, transport: httpx.BaseTransport | None = None
-    ) -> None:
+    def __init__(self, address: str, token: str) -> None:
         self.address = address.rstrip("/")
         self._http = httpx.Client(
             base_url=self.address,
             headers={"X-Vault-Token": token},
             timeout=httpx.Timeout(10.0, connect=3.0),
-            transport=transport,
         )
 
     def close(self) -> None:

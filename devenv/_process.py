@@ -14,7 +14,6 @@ import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from devenv._errors import CommandFailed, ToolError, ToolMissing
 
@@ -88,7 +87,6 @@ def run(
     input_text: str | None = None,
     timeout: float | None = None,
     env: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
 ) -> Result:
     """Run a program and capture its output; raise a ToolError when it fails."""
     program = _resolve(argv)
@@ -100,7 +98,6 @@ def run(
             text=True,
             timeout=timeout,
             env=None if env is None else dict(env),
-            cwd=cwd,
             check=False,
         )
     except subprocess.TimeoutExpired:

@@ -22,6 +22,7 @@ from typing import Any
 from devenv._bootstrap import bootstrap
 from devenv._build import build_images, plan_builds
 from devenv._dev_secrets import KUBERNETES_ADDRESSES
+from devenv._endpoints import COMPONENT_LABEL
 from devenv._errors import DevenvError, ToolError
 from devenv._images import ImageSet
 from devenv._kind import (
@@ -42,6 +43,7 @@ from devenv._tls import load_or_create_certificate
 from devenv._topology import Topology
 from devenv._yamlio import dump_documents
 from devenv.render import Manifest, render_manifests
+from devenv.render._common import SIMULATES_LABEL, metadata
 from devenv.render.workloads import DATA_CREDENTIALS_SECRET, tls_secret_name
 
 __all__ = ["PhaseFailed", "PhaseResult", "UpOptions", "run_up"]
@@ -49,7 +51,6 @@ __all__ = ["PhaseFailed", "PhaseResult", "UpOptions", "run_up"]
 MANAGED = "app.kubernetes.io/managed-by=finops-devenv"
 DATA_COMPONENTS = ("postgresql-timescaledb", "redis")
 SECRETS_COMPONENTS = ("openbao", "openbao-agent-injector")
-CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"}
 POLICY_KINDS = {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy"}
 
 
@@ -135,10 +136,6 @@ def _files_digest(paths: Sequence[Path]) -> str:
 
 def record_path(topology: Topology) -> Path:
     return state_dir(topology.cluster.name) / "up-record.json"
-
-
-def timings_path(topology: Topology) -> Path:
-    return state_dir(topology.cluster.name) / "up-timings.json"
 
 
 # ---------------------------------------------------------------- phases
@@ -322,7 +319,7 @@ def _secret_manifests(run_: _Run) -> list[Manifest]:
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": DATA_CREDENTIALS_SECRET, "namespace": "finops-data"},
+            "metadata": metadata(DATA_CREDENTIALS_SECRET, "finops-data"),
             "type": "Opaque",
             "stringData": credentials.kubernetes_secret_data(),
         }
@@ -337,10 +334,7 @@ def _secret_manifests(run_: _Run) -> list[Manifest]:
                 {
                     "apiVersion": "v1",
                     "kind": "Secret",
-                    "metadata": {
-                        "name": tls_secret_name(component),
-                        "namespace": component.namespace,
-                    },
+                    "metadata": metadata(tls_secret_name(component), component.namespace),
                     "type": "kubernetes.io/tls",
                     "stringData": {"tls.crt": certificate.cert_pem, "tls.key": certificate.key_pem},
                 }
@@ -349,8 +343,12 @@ def _secret_manifests(run_: _Run) -> list[Manifest]:
 
 
 def _data_inputs(run_: _Run) -> str:
-    secrets = _secret_manifests(run_)
-    return _digest(_data_manifests(run_), secrets)
+    return _digest(_data_objects(run_))
+
+
+def _data_objects(run_: _Run) -> list[Manifest]:
+    """What the data phase applies: the data layer and the Secrets devenv makes."""
+    return [*_data_manifests(run_), *_secret_manifests(run_)]
 
 
 def _data(run_: _Run) -> str:
@@ -365,7 +363,24 @@ def _openbao_inputs(run_: _Run) -> str:
         _openbao_manifests(run_),
         run_.topology.spec.model_dump(mode="json")["secrets"],
         {c.name: c.secrets for c in run_.topology.components.values()},
+        _openbao_instance(run_),
     )
+
+
+def _openbao_instance(run_: _Run) -> str:
+    """Which OpenBao process holds the bootstrap. Dev mode keeps everything in
+    memory: a new pod or a restarted container starts empty, so the phase (and its
+    bootstrap) must run again. Empty before OpenBao exists."""
+    openbao = run_.topology.components["openbao"]
+    result = run(
+        run_.kubectl.argv(
+            "get", "pods", "-n", openbao.namespace, "-l", f"{COMPONENT_LABEL}={openbao.name}",
+            "-o", "jsonpath={range .items[*]}{.metadata.uid}/"
+            "{.status.containerStatuses[*].restartCount} {end}",
+        ),
+        check=False, timeout=30,
+    )  # fmt: skip
+    return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def _openbao(run_: _Run) -> str:
@@ -401,7 +416,7 @@ def _wait_webhook_ca(run_: _Run) -> None:
 
 
 def _is_simulator_service(manifest: Manifest) -> bool:
-    return "finops.io/simulates" in manifest["metadata"].get("labels", {})
+    return SIMULATES_LABEL in manifest["metadata"].get("labels", {})
 
 
 def _stub_manifests(run_: _Run) -> list[Manifest]:
@@ -468,12 +483,10 @@ def _wait(run_: _Run) -> str:
     return f"{len(names)} components ready"
 
 
-def _workloads(run_: _Run) -> dict[str, Manifest]:
-    found = {}
-    for kind in ("deployments", "statefulsets"):
-        for item in run_.kubectl.get_json(kind, "-A", "-l", MANAGED).get("items", []):
-            found[item["metadata"]["name"]] = item
-    return found
+def _workloads(kubectl: Kubectl) -> dict[str, Manifest]:
+    """devenv's Deployments and StatefulSets by name, in one call."""
+    items = kubectl.get_json("deployments,statefulsets", "-A", "-l", MANAGED).get("items", [])
+    return {item["metadata"]["name"]: item for item in items}
 
 
 def _is_ready(workload: Manifest) -> bool:
@@ -493,7 +506,7 @@ def _wait_ready(run_: _Run, phase: str, names: list[str]) -> None:
     deadline = time.monotonic() + run_.options.timeout
     pending = list(names)
     while time.monotonic() < deadline:
-        workloads = _workloads(run_)
+        workloads = _workloads(run_.kubectl)
         pending = [n for n in names if n not in workloads or not _is_ready(workloads[n])]
         if not pending:
             return
@@ -543,7 +556,7 @@ PHASES: list[_Phase] = [
     _Phase("cluster", _cluster, _cluster_inputs),
     _Phase("images", _images, _images_inputs),
     _Phase("namespaces", _namespaces, lambda r: _digest(_policy_manifests(r)), _policy_manifests),
-    _Phase("data", _data, _data_inputs, _data_manifests),
+    _Phase("data", _data, _data_inputs, _data_objects),
     _Phase("openbao", _openbao, _openbao_inputs, _openbao_manifests),
     _Phase("stubs", _stubs, lambda r: _digest(_stub_manifests(r)), _stub_manifests),
     _Phase("wait", _wait, lambda r: _digest(r.manifests), confirms=True),
@@ -559,7 +572,8 @@ def _missing(run_: _Run, manifests: list[Manifest]) -> list[Manifest]:
     """Which of these objects the cluster no longer has (one `kubectl get` per run).
     When the cluster cannot be listed, all of them: applying again is harmless."""
     if run_.live is None:
-        kinds = ",".join(sorted({str(m["kind"]) for m in run_.manifests}))
+        # The rendered kinds, and the Secrets the data phase makes itself.
+        kinds = ",".join(sorted({str(m["kind"]) for m in run_.manifests} | {"Secret"}))
         try:
             items = run_.kubectl.get_json(kinds, "-A", "-l", MANAGED).get("items", [])
         except ToolError as error:
@@ -607,13 +621,6 @@ def run_up(
             )
         results.append(result)
         on_phase(result)
-    phases = [
-        {"name": r.name, "seconds": round(r.seconds, 3), "skipped": r.skipped} for r in results
-    ]
-    total = round(sum(r.seconds for r in results), 3)
-    write_private_json(
-        timings_path(topology), {"phases": phases, "total_seconds": total, "at": time.time()}
-    )
     return results
 
 
@@ -664,11 +671,7 @@ def forget(topology: Topology, *, keep_ownership: bool = False) -> None:
 
 def summary_rows(topology: Topology, context: str) -> list[Mapping[str, Any]]:
     """component, namespace, zone, ready, URL: the table `up` ends with."""
-    kubectl = Kubectl(context)
-    workloads = {}
-    for kind in ("deployments", "statefulsets"):
-        for item in kubectl.get_json(kind, "-A", "-l", MANAGED).get("items", []):
-            workloads[item["metadata"]["name"]] = item
+    workloads = _workloads(Kubectl(context))
     rows: list[Mapping[str, Any]] = []
     for component in topology.components.values():
         workload = workloads.get(component.name)

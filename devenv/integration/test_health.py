@@ -61,6 +61,7 @@ def test_readiness_follows_the_database(
     dependents = [
         c.name for c in live.topology.components.values() if c.is_stub and DATABASE in c.calls
     ][:3]
+    assert dependents, f"no stub calls {DATABASE}: there is no readiness to watch"
     database = live.topology.components[DATABASE]
     scale = ["scale", "-n", database.namespace, f"statefulset/{DATABASE}"]
     run(live.kubectl.argv(*scale, "--replicas=0"), timeout=60)

@@ -47,6 +47,8 @@ def test_policies_match_devenv_policy(
             pods = live.pods(component)
             if pods:
                 where[component.name] = pods[0]["status"].get("podIP", "")
+        unplaced = [c.name for c in topology.components.values() if not where.get(c.name)]
+        assert not unplaced, f"no pod IP for {', '.join(unplaced)}: their cells would go unprobed"
         dns = live.kubectl.get_json("pods", "-n", "kube-system", "-l", "k8s-app=kube-dns")["items"]
         if dns:
             where["kube-dns"] = dns[0]["status"]["podIP"]

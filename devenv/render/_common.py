@@ -12,6 +12,8 @@ Manifest = dict[str, Any]
 MANAGED_BY = {"app.kubernetes.io/managed-by": "finops-devenv"}
 PART_OF = {"app.kubernetes.io/part-of": "finops"}
 RULE_LABEL = "finops.io/rule"
+# On the selector-less Service of an external endpoint whose simulator `up` runs.
+SIMULATES_LABEL = "finops.io/simulates"
 REF_ANNOTATION = "finops.io/ref"
 
 

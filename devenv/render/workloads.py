@@ -16,7 +16,7 @@ from devenv._endpoints import component_labels
 from devenv._images import ImageSet
 from devenv._resources import Footprint, component_sizing
 from devenv._topology import ComponentSpec, ProfileSpec, Topology
-from devenv.render._common import Manifest, drop_none, metadata, selector_for
+from devenv.render._common import SIMULATES_LABEL, Manifest, drop_none, metadata, selector_for
 
 __all__ = [
     "AGENT_ANNOTATION_PREFIX",
@@ -638,9 +638,7 @@ def render_simulator_services(topology: Topology, namespace: str) -> list[Manife
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": metadata(
-                spec.simulator.service, namespace, labels={"finops.io/simulates": name}
-            ),
+            "metadata": metadata(spec.simulator.service, namespace, labels={SIMULATES_LABEL: name}),
             "spec": {"ports": [{"port": spec.simulator.port, "protocol": "TCP"}]},
         }
         for name, spec in topology.spec.external.items()

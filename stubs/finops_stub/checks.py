@@ -36,7 +36,7 @@ def _scrub(text: str, secrets: list[str | None]) -> str:
 
 async def postgres_query(url: str, timeout: float) -> None:
     """A real round trip: connect and run a query."""
-    import psycopg  # imported here: only database-backed roles pay for it
+    import psycopg  # loaded at start by Checks, for database-backed roles only
 
     async with await psycopg.AsyncConnection.connect(
         url, connect_timeout=max(1, int(timeout)), autocommit=True
@@ -47,7 +47,7 @@ async def postgres_query(url: str, timeout: float) -> None:
 
 
 def redis_client(address: str, password: str | None, timeout: float):  # type: ignore[no-untyped-def]
-    import redis.asyncio as aioredis  # imported here: only Redis-backed roles pay for it
+    import redis.asyncio as aioredis  # loaded at start by Checks, for Redis roles only
 
     host, _, port = address.rpartition(":")
     return aioredis.Redis(
@@ -74,6 +74,13 @@ class Checks:
     def __init__(self, config: StubConfig, secrets: SecretStore) -> None:
         self.config = config
         self.secrets = secrets
+        # Load the clients this role needs now, at start: imported inside the first
+        # /ready they would block the event loop (~0.1 s each) and eat into the
+        # checks' own timeouts. Roles that need neither still never load them.
+        if config.postgres_secret:
+            import psycopg  # noqa: F401
+        if config.redis_address:
+            import redis.asyncio  # noqa: F401
 
     def database_url(self) -> str | None:
         if not self.config.postgres_secret:
@@ -128,7 +135,8 @@ class Checks:
             ok, detail = False, f"timed out after {self.config.check_timeout + 0.5:.1f}s"
         except Exception as error:  # noqa: BLE001 - any failure is a failed check, reported
             ok, detail = False, f"{type(error).__name__}: {error}".strip()
-        detail = _scrub(detail, [self.database_url(), self.redis_password()])
+        if not ok:  # only an error's text can carry a secret
+            detail = _scrub(detail, [self.database_url(), self.redis_password()])
         return CheckResult(name, ok, detail, round((time.perf_counter() - started) * 1000, 1))
 
     async def run(self) -> list[CheckResult]:

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from devenv._kind import default_context
+from devenv._loader import load_topology
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
@@ -29,3 +32,13 @@ def live_context() -> str:
             " and sets DEVENV_TEST_CONTEXT)"
         )
     return context
+
+
+@pytest.fixture(scope="session")
+def kind_context(live_context: str) -> str:
+    """For tests that run `devenv up` itself: without --context it targets the
+    topology's kind cluster, which must then be the live environment."""
+    expected = default_context(load_topology())
+    if live_context != expected:
+        pytest.skip(f"runs `devenv up` on {expected}, but the live environment is {live_context}")
+    return live_context

@@ -113,6 +113,8 @@ def test_a_rerun_keeps_rotated_values(
 ) -> None:
     with bao_server.client() as client:
         run_bootstrap(client)
+        with pytest.raises(OpenBaoError, match="unknown secret 'nope'"):
+            rotate(client, topology, ["llm-api-keys", "nope"])  # writes nothing
         versions = rotate(client, topology, ["llm-api-keys"])
         assert versions == {"llm-api-keys": 2}
         rotated = client.read_kv(KV_MOUNT, "finops/llm")

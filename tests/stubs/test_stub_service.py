@@ -121,6 +121,8 @@ def test_a_hung_dependency_cannot_hang_the_probe(
     assert checks["redis"]["ok"] is False
     assert checks["postgres"]["ok"] is False
     assert elapsed < 3.0, f"checks run concurrently with their own timeouts, took {elapsed:.1f}s"
+    one_after_another = checks["redis"]["ms"] + checks["postgres"]["ms"]
+    assert elapsed * 1000 < one_after_another, "the checks ran one after another"
 
 
 def test_metrics_count_requests_and_checks(start_stub: Callable[..., RunningStub]) -> None:

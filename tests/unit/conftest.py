@@ -1,14 +1,18 @@
-"""Unit tests are hermetic: a developer's or CI's DEVENV_* settings do not leak in."""
+"""Unit tests are hermetic: a developer's or CI's DEVENV_* settings do not leak
+in, and nothing reads or writes their real state (~/.local/state/finops-devenv:
+the credentials and certificate their `devenv up` uses)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def _no_devenv_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_devenv_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.startswith("DEVENV_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))

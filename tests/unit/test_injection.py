@@ -69,3 +69,10 @@ def test_an_unreachable_stub(topology: Topology) -> None:
     assert evaluate_pod(topology, component, pod("stub", "vault-agent"), None, {}) == (
         "its /secrets endpoint did not answer",
     )
+
+
+def test_a_file_openbao_does_not_have_is_a_failure(topology: Topology) -> None:
+    component = topology.components["optimization-agent"]
+    present = view(**{"llm-api-keys": (True, DIGEST)})
+    (problem,) = evaluate_pod(topology, component, pod("stub", "vault-agent"), present, {})
+    assert problem == "/vault/secrets/llm-api-keys: OpenBao has no such secret to compare with"

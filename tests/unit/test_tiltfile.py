@@ -9,6 +9,7 @@ from pathlib import Path
 
 from devenv._images import catalog
 from devenv._topology import Topology
+from devenv._up import DATA_COMPONENTS, SECRETS_COMPONENTS
 
 ROOT = Path(__file__).parents[2]
 TILTFILE = (ROOT / "Tiltfile").read_text()
@@ -27,12 +28,15 @@ def test_it_builds_every_stub_family_from_the_dockerfile_targets() -> None:
     for family in families:
         assert f"AS {family}" in dockerfile
         assert catalog()[family].ref.startswith("localhost:5001/finops-devenv/" + family)
+    assert '"localhost:5001/finops-devenv/" + family' in TILTFILE  # the same names
     assert 'sync("stubs/finops_stub", "/opt/app/finops_stub")' in TILTFILE
 
 
 def test_it_applies_the_render_and_orders_data_before_stubs(topology: Topology) -> None:
     assert 'local(["devenv", "render", "--profile", profile]' in TILTFILE
-    data = [c.name for c in topology.components.values() if c.kind == "data"]
-    for name in data:
-        assert f'"{name}"' in TILTFILE
+    tilt_lists = dict(re.findall(r"^(DATA|SECRETS) = (\[.*\])$", TILTFILE, re.MULTILINE))
+    assert ast.literal_eval(tilt_lists["DATA"]) == list(DATA_COMPONENTS)
+    assert ast.literal_eval(tilt_lists["SECRETS"]) == list(SECRETS_COMPONENTS)
+    assert "deps = DATA + SECRETS" in TILTFILE  # stubs wait for both
+    assert "resource_deps = deps," in TILTFILE
     assert 'labels = [component["zone"], component["namespace"]]' in TILTFILE

@@ -18,7 +18,16 @@ from pytest_subprocess import FakeProcess
 from devenv._images import ImageSet
 from devenv._state import read_json, write_private_json
 from devenv._topology import Topology
-from devenv._up import MANAGED, PHASES, UpOptions, _can_skip, _Run, forget, record_path
+from devenv._up import (
+    MANAGED,
+    PHASES,
+    UpOptions,
+    _can_skip,
+    _Run,
+    _secret_manifests,
+    forget,
+    record_path,
+)
 from devenv.render import Manifest, render_manifests
 
 CONTEXT = "kind-test"
@@ -33,9 +42,16 @@ def reports() -> list[str]:
 
 @pytest.fixture
 def run_(
-    topology: Topology, image_set: ImageSet, reports: list[str], monkeypatch: pytest.MonkeyPatch
+    topology: Topology,
+    image_set: ImageSet,
+    reports: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fp: FakeProcess,
 ) -> _Run:
     monkeypatch.setattr("devenv._process.shutil.which", lambda name: f"/usr/bin/{name}")
+    # The OpenBao pod the openbao phase's inputs name: the same one all along.
+    openbao_pods = ["/usr/bin/kubectl", "--context", CONTEXT, "get", "pods"]
+    fp.register([*openbao_pods, fp.any()], stdout="openbao-pod-uid/0 ", occurrences=100)
     options = UpOptions(profile="dev", images=image_set, context=CONTEXT)
     run_ = _Run(topology, options, report=reports.append)
     run_.images = image_set
@@ -49,7 +65,7 @@ def run_(
 
 
 def _listing_argv(run_: _Run) -> list[str]:
-    kinds = ",".join(sorted({str(m["kind"]) for m in run_.manifests}))
+    kinds = ",".join(sorted({str(m["kind"]) for m in run_.manifests} | {"Secret"}))
     return ["/usr/bin/kubectl", "--context", CONTEXT, "get", kinds, "-A", "-l", MANAGED]
 
 
@@ -69,7 +85,8 @@ def _inputs(run_: _Run, name: str) -> str:
 def test_a_phase_whose_objects_are_all_there_is_skipped(
     run_: _Run, fp: FakeProcess, reports: list[str]
 ) -> None:
-    fp.register([*_listing_argv(run_), "-o", "json"], stdout=_live(run_.manifests))
+    everything = [*run_.manifests, *_secret_manifests(run_)]
+    fp.register([*_listing_argv(run_), "-o", "json"], stdout=_live(everything))
     for name in ("namespaces", "data", "openbao", "stubs"):
         assert _can_skip(run_, PHASE[name], _inputs(run_, name), changed=False), reports
     assert fp.call_count([*_listing_argv(run_), "-o", "json"]) == 1  # listed once per run
@@ -92,6 +109,14 @@ def test_an_object_deleted_by_hand_makes_its_phase_run(
     assert _can_skip(run_, PHASE["stubs"], _inputs(run_, "stubs"), changed=True)
 
 
+def test_a_secret_deleted_by_hand_makes_the_data_phase_run(
+    run_: _Run, fp: FakeProcess, reports: list[str]
+) -> None:
+    fp.register([*_listing_argv(run_), "-o", "json"], stdout=_live(run_.manifests))
+    assert not _can_skip(run_, PHASE["data"], _inputs(run_, "data"), changed=False)
+    assert reports[0].startswith("data: Secret finops-data-credentials")
+
+
 def test_the_readiness_wait_runs_after_any_change(run_: _Run) -> None:
     wait_inputs = _inputs(run_, "wait")
     run_.record["phases"]["wait"] = wait_inputs
@@ -111,6 +136,16 @@ def test_a_cluster_that_cannot_be_listed_gets_everything_applied_again(
     assert "Forbidden" in reports[0]
 
 
+def test_a_restarted_openbao_makes_its_phase_run(run_: _Run, fp: FakeProcess) -> None:
+    recorded = _inputs(run_, "openbao")
+    with fp.context() as restarted:
+        restarted.register(
+            ["/usr/bin/kubectl", "--context", CONTEXT, "get", "pods", fp.any()],
+            stdout="openbao-pod-uid/1 ",  # dev mode: a restarted container is empty
+        )
+        assert _inputs(run_, "openbao") != recorded
+
+
 def test_changed_inputs_or_another_cluster_never_skip(run_: _Run) -> None:
     inputs = _inputs(run_, "stubs")
     assert not _can_skip(run_, PHASE["stubs"], "something else", changed=False)
@@ -119,9 +154,8 @@ def test_changed_inputs_or_another_cluster_never_skip(run_: _Run) -> None:
 
 
 @pytest.fixture
-def recorded(topology: Topology, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def recorded(topology: Topology) -> Path:
     """A record as `up` leaves it after creating the cluster and the registry."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     write_private_json(
         record_path(topology),
         {
