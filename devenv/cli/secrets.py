@@ -107,7 +107,12 @@ def rotate_command(
     save_credentials(credentials_path(loaded), replace(credentials, seeds=seeds))
     for name, version in versions.items():
         out_console.print(f"{name}: now version {version}")
-    err_console.print("[dim]agents render new versions within 15 s (dev render interval)[/]")
+    from devenv.render.workloads import STATIC_SECRET_RENDER_INTERVAL
+
+    err_console.print(
+        f"[dim]agents render new versions within {STATIC_SECRET_RENDER_INTERVAL}"
+        " (dev render interval)[/]"
+    )
 
 
 @secrets_app.command("bootstrap")
