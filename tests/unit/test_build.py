@@ -54,7 +54,7 @@ def test_docker_build_argument_list(repo: Path, image_set: ImageSet) -> None:
 def test_existing_images_are_reused(
     repo: Path, image_set: ImageSet, fp: FakeProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("devenv._process.shutil.which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr("devenv._process.shutil.which", lambda name, path=None: f"/usr/bin/{name}")
     plans = plan_builds(image_set, repo)
     fp.register(["/usr/bin/docker", "image", "inspect", plans[0].tag], returncode=0)
     for plan in plans[1:]:

@@ -18,7 +18,7 @@ DOCKER_DOWN = (
 
 @pytest.fixture(autouse=True)
 def _docker_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("devenv._process.shutil.which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr("devenv._process.shutil.which", lambda name, path=None: f"/usr/bin/{name}")
 
 
 def test_runs_an_argument_list_and_captures_output(fp: FakeProcess) -> None:
@@ -29,7 +29,7 @@ def test_runs_an_argument_list_and_captures_output(fp: FakeProcess) -> None:
 
 
 def test_missing_tool_has_an_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("devenv._process.shutil.which", lambda name: None)
+    monkeypatch.setattr("devenv._process.shutil.which", lambda name, path=None: None)
     with pytest.raises(ToolMissing, match="kind is not installed") as caught:
         run(["kind", "version"])
     assert "go install sigs.k8s.io/kind" in (caught.value.hint or "")

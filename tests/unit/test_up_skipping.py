@@ -48,7 +48,7 @@ def run_(
     monkeypatch: pytest.MonkeyPatch,
     fp: FakeProcess,
 ) -> _Run:
-    monkeypatch.setattr("devenv._process.shutil.which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr("devenv._process.shutil.which", lambda name, path=None: f"/usr/bin/{name}")
     # The OpenBao pod the openbao phase's inputs name: the same one all along.
     openbao_pods = ["/usr/bin/kubectl", "--context", CONTEXT, "get", "pods"]
     fp.register([*openbao_pods, fp.any()], stdout="openbao-pod-uid/0 ", occurrences=100)
