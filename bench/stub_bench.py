@@ -37,10 +37,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from devenv._images import resolve_images
-from devenv._loader import load_topology
 from devenv.render.compose import CLOUD_API_SIMULATOR
-from devenv.render.workloads import stub_config
+from devenv.render.stubs import stub_config
+from devenv.topology.images import resolve_images
+from devenv.topology.loader import load_topology
 
 ROOT = Path(__file__).resolve().parents[1]
 STUBS = ROOT / "stubs"

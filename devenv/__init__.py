@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from devenv._errors import (
+from devenv.errors import (
     CheckFailed,
     CommandFailed,
     ConfigError,
@@ -16,18 +16,19 @@ from devenv._errors import (
     ToolMissing,
     TopologyError,
 )
-from devenv._version import __version__
+
+__version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from devenv._loader import load_topology
-    from devenv._topology import ComponentSpec, Topology
+    from devenv.topology.loader import load_topology
+    from devenv.topology.model import ComponentSpec, Topology
 
 # The topology model pulls in pydantic: load it on first use, so that
 # `devenv --help` and commands that do not need it start fast (PEP 562).
 _LAZY = {
-    "load_topology": "devenv._loader",
-    "Topology": "devenv._topology",
-    "ComponentSpec": "devenv._topology",
+    "load_topology": "devenv.topology.loader",
+    "Topology": "devenv.topology.model",
+    "ComponentSpec": "devenv.topology.model",
 }
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from devenv._images import ImageSet, resolve_images
-from devenv._loader import load_topology, raw_default_topology
-from devenv._topology import Topology
+from devenv.topology.images import ImageSet, resolve_images
+from devenv.topology.loader import load_topology, raw_default_topology
+from devenv.topology.model import Topology
 from tests.stub_processes import start_stub
 
 __all__ = ["start_stub"]  # a fixture for every test directory

@@ -7,8 +7,8 @@ from typing import Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from devenv._errors import DevenvError
 from devenv.cli._console import report_error
+from devenv.errors import DevenvError
 
 __all__ = ["app"]
 

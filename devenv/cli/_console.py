@@ -7,7 +7,7 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-from devenv._errors import DevenvError
+from devenv.errors import DevenvError
 
 __all__ = ["err_console", "out_console", "report_error", "write_data"]
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from devenv._images import ImageSet
-    from devenv._topology import Topology
+    from devenv.topology.images import ImageSet
+    from devenv.topology.model import Topology
 
 TopologyOption = Annotated[
     Path | None,
@@ -25,6 +25,16 @@ TopologyOption = Annotated[
 ProfileOption = Annotated[
     str, typer.Option("--profile", "-p", envvar="DEVENV_PROFILE", help="Resource profile.")
 ]
+ContextOption = Annotated[
+    str | None,
+    typer.Option(
+        "--context",
+        envvar="DEVENV_CONTEXT",
+        help="Kube context of the environment (default: the one `devenv up` last deployed to,"
+        " else its kind cluster); `up` deploys into that existing cluster instead of kind.",
+        show_default=False,
+    ),
+]
 ImagesOption = Annotated[
     Path | None,
     typer.Option(
@@ -38,7 +48,7 @@ ImagesOption = Annotated[
 
 def load(topology: Path | None, profile: str) -> Topology:
     """The topology, with the profile checked so a typo fails before any work."""
-    from devenv._loader import load_topology
+    from devenv.topology.loader import load_topology
 
     loaded = load_topology(topology)
     loaded.profile(profile)
@@ -46,6 +56,13 @@ def load(topology: Path | None, profile: str) -> Topology:
 
 
 def images(overrides: Path | None) -> ImageSet:
-    from devenv._images import resolve_images
+    from devenv.topology.images import resolve_images
 
     return resolve_images(overrides, os.environ)
+
+
+def kube_context(topology: Topology, given: str | None) -> str:
+    """The one rule for the kube context (see ``devenv.state.environment_context``)."""
+    from devenv.state import environment_context
+
+    return environment_context(topology.cluster.name, given)

@@ -22,12 +22,12 @@ def register(app: typer.Typer) -> None:
 
 
 if TYPE_CHECKING:
-    from devenv._compose import ComposeEnvironment
+    from devenv.apply.compose import ComposeEnvironment
 
 
 def _environment(topology: TopologyOption, images_file: ImagesOption) -> ComposeEnvironment:
-    from devenv._compose import ComposeEnvironment
-    from devenv._session import dev_credentials
+    from devenv.apply.compose import ComposeEnvironment
+    from devenv.secrets.connection import dev_credentials
 
     loaded = load(topology, "dev")
     return ComposeEnvironment(
@@ -53,7 +53,7 @@ def up_command(
     ] = None,
 ) -> None:
     """Start TimescaleDB, Redis and OpenBao, bootstrap OpenBao, then the stubs."""
-    from devenv._errors import ConfigError
+    from devenv.errors import ConfigError
 
     environment = _environment(topology, images_file)
     unknown = sorted(set(only or []) - set(environment.topology.components))

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Every image with the reference in force and where it comes from."""
-        from devenv._images import catalog, env_var_for
+        from devenv.topology.images import catalog, env_var_for
 
         resolved = images(images_file)
         if as_json:
@@ -58,8 +58,8 @@ def _register_build(images_app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Build the product's own images (the stubs) from the pinned base, reused by content."""
-        from devenv._build import build_images, plan_builds
         from devenv.cli._console import err_console
+        from devenv.tools.build import build_images, plan_builds
 
         plans = plan_builds(images(images_file))
         results = build_images(

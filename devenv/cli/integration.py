@@ -11,9 +11,9 @@ from typing import Annotated, Any
 import typer
 
 from devenv.cli._console import err_console, out_console
-from devenv.cli._options import ProfileOption, TopologyOption, load
+from devenv.cli._options import ContextOption, ProfileOption, TopologyOption, kube_context, load
 
-SUITE = Path(__file__).parents[1] / "integration"
+SUITE = Path(__file__).parents[1] / "verify" / "suite"
 
 
 class _Progress:
@@ -53,15 +53,7 @@ def integration_command(
     *,
     topology: TopologyOption = None,
     profile: ProfileOption = "dev",
-    context: Annotated[
-        str | None,
-        typer.Option(
-            "--context",
-            envvar="DEVENV_CONTEXT",
-            help="kube context (default: the kind cluster).",
-            show_default=False,
-        ),
-    ] = None,
+    context: ContextOption = None,
     select: Annotated[
         str | None,
         typer.Option("-k", help="Only tests matching this pytest expression.", show_default=False),
@@ -74,11 +66,10 @@ def integration_command(
     """Health, network policies probed live, secret injection, one request end to end."""
     import pytest
 
-    from devenv._errors import CheckFailed
-    from devenv._kind import default_context
+    from devenv.errors import CheckFailed
 
     loaded = load(topology, profile)
-    os.environ["DEVENV_IT_CONTEXT"] = default_context(loaded, context)
+    os.environ["DEVENV_IT_CONTEXT"] = kube_context(loaded, context)
     os.environ["DEVENV_IT_PROFILE"] = profile
     if topology is not None:
         os.environ["DEVENV_IT_TOPOLOGY"] = str(topology.resolve())

@@ -12,20 +12,19 @@ from rich.live import Live
 from rich.table import Table
 
 from devenv.cli._console import err_console, out_console, write_data
-from devenv.cli._options import ImagesOption, ProfileOption, TopologyOption, images, load
+from devenv.cli._options import (
+    ContextOption,
+    ImagesOption,
+    ProfileOption,
+    TopologyOption,
+    images,
+    kube_context,
+    load,
+)
 
 if TYPE_CHECKING:
-    from devenv._up import PhaseResult
+    from devenv.apply.up import PhaseResult
 
-ContextOption = Annotated[
-    str | None,
-    typer.Option(
-        "--context",
-        envvar="DEVENV_CONTEXT",
-        help="Deploy to this existing cluster (kube context) instead of a kind cluster.",
-        show_default=False,
-    ),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
@@ -81,18 +80,19 @@ def up_command(
     as_json: JsonOption = False,
 ) -> None:
     """Create (or reuse) the cluster and deploy everything; skips what did not change."""
-    from devenv._errors import ConfigError
-    from devenv._kind import default_context
-    from devenv._up import UpOptions, run_up, summary_rows
+    from devenv.apply.up import UpOptions, run_up, summary_rows
+    from devenv.errors import ConfigError
+    from devenv.tools.kind import kind_context
 
     loaded = load(topology, profile)
+    target = kube_context(loaded, context)
     for path in [*(addon_manifests or []), *filter(None, [cni_manifests])]:
         if not path.exists():
             raise ConfigError(f"{path}: no such file or directory")
     options = UpOptions(
         profile=profile,
         images=images(images_file),
-        context=context,
+        context=None if target == kind_context(loaded.cluster.name) else target,
         addon_manifests=tuple(addon_manifests or ()),
         cni_manifests=cni_manifests,
         timeout=timeout,
@@ -109,7 +109,7 @@ def up_command(
     total = sum(r.seconds for r in results)
     skipped = sum(r.skipped for r in results)
     err_console.print(f"[bold]up[/] in {total:.1f}s ({skipped} phase(s) skipped, unchanged)")
-    rows = summary_rows(loaded, default_context(loaded, context))
+    rows = summary_rows(loaded, target)
     if as_json:
         timings = [
             {"phase": r.name, "seconds": round(r.seconds, 3), "skipped": r.skipped} for r in results
@@ -133,21 +133,20 @@ def status_command(
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh every 2 s.")] = False,
 ) -> None:
     """Per component: namespace, zone, ready, restarts, /health, secrets injected."""
-    from devenv._kind import default_context
-    from devenv._status import component_status
+    from devenv.verify.status import component_status
 
     loaded = load(topology, "dev")
-    kube_context = default_context(loaded, context)
+    target = kube_context(loaded, context)
     if as_json:
-        rows = [row.as_dict() for row in component_status(loaded, kube_context)]
+        rows = [row.as_dict() for row in component_status(loaded, target)]
         write_data(json.dumps(rows, indent=2) + "\n")
         return
     if not watch:
-        out_console.print(_status_table(component_status(loaded, kube_context)))
+        out_console.print(_status_table(component_status(loaded, target)))
         return
     with Live(console=out_console, auto_refresh=False) as live:
         while True:
-            live.update(_status_table(component_status(loaded, kube_context)), refresh=True)
+            live.update(_status_table(component_status(loaded, target)), refresh=True)
             time.sleep(2)
 
 
@@ -173,9 +172,8 @@ def logs_command(
     tail: Annotated[int, typer.Option(help="Lines of history.")] = 100,
 ) -> None:
     """The component's logs (its main container; -f to follow)."""
-    from devenv._errors import ConfigError
-    from devenv._kind import default_context
-    from devenv._status import stream_logs
+    from devenv.errors import ConfigError
+    from devenv.verify.status import stream_logs
 
     loaded = load(topology, "dev")
     if component not in loaded.components:
@@ -183,7 +181,7 @@ def logs_command(
             f"unknown component {component!r}",
             hint=f"components: {', '.join(sorted(loaded.components))}",
         )
-    stream_logs(loaded, default_context(loaded, context), component, follow=follow, tail=tail)
+    stream_logs(loaded, kube_context(loaded, context), component, follow=follow, tail=tail)
 
 
 def down_command(
@@ -195,7 +193,7 @@ def down_command(
     ] = False,
 ) -> None:
     """Remove exactly what `devenv up` created."""
-    from devenv._down import run_down
+    from devenv.apply.down import run_down
 
     loaded = load(topology, "dev")
     for line in run_down(loaded, context=context, keep_cluster=keep_cluster):
@@ -210,8 +208,8 @@ def doctor_command(
     as_json: JsonOption = False,
 ) -> None:
     """Check this machine for `devenv up`: one row per check, a hint for each failure."""
-    from devenv._doctor import Check, evaluate, gather_facts
-    from devenv._errors import CheckFailed, DevenvError
+    from devenv.apply.doctor import Check, evaluate, gather_facts
+    from devenv.errors import CheckFailed, DevenvError
 
     loaded = load(topology, profile)
     try:

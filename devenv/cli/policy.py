@@ -13,7 +13,7 @@ from devenv.cli._console import err_console, out_console, write_data
 from devenv.cli._options import ImagesOption, ProfileOption, TopologyOption, images, load
 
 if TYPE_CHECKING:
-    from devenv._policy_matrix import Cell, PolicyMatrix
+    from devenv.check.matrix import Cell, PolicyMatrix
 
 _ALLOWED = "[green]●[/]"
 _EXCEPTION = "[yellow]◆[/]"
@@ -109,10 +109,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Show which component can open a connection to which, and why."""
-        from devenv._errors import CheckFailed, ConfigError
-        from devenv._policy_matrix import build_matrix
-        from devenv._yamlio import load_manifest_tree
+        from devenv.check.matrix import build_matrix
+        from devenv.errors import CheckFailed, ConfigError
         from devenv.render import render_manifests
+        from devenv.yamlio import load_manifest_tree
 
         loaded = load(topology, profile)
         objects = (

@@ -31,11 +31,11 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Render every Kubernetes object of the environment (stdout by default)."""
-        from devenv._errors import CheckFailed, ConfigError
-        from devenv._lint import lint_manifests
-        from devenv._schema import schema_problems
-        from devenv._yamlio import dump_documents
+        from devenv.check.invariants import lint_manifests
+        from devenv.check.kubernetes_schema import schema_problems
+        from devenv.errors import CheckFailed, ConfigError
         from devenv.render import render_files
+        from devenv.yamlio import dump_documents
 
         loaded = load(topology, profile)
         image_set = images(images_file)

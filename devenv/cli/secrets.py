@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from devenv.cli._console import err_console, out_console, write_data
-from devenv.cli._options import ProfileOption, TopologyOption, load
+from devenv.cli._options import ContextOption, ProfileOption, TopologyOption, kube_context, load
 
 AddressOption = Annotated[
     str | None,
@@ -21,10 +21,6 @@ AddressOption = Annotated[
         help="OpenBao's address (default: a port-forward to the cluster's OpenBao).",
         show_default=False,
     ),
-]
-ContextOption = Annotated[
-    str | None,
-    typer.Option("--context", envvar="DEVENV_CONTEXT", help="kube context (default: current)."),
 ]
 
 
@@ -46,11 +42,11 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Each secret's path, current version and readers. No values."""
-    from devenv._bootstrap import list_secrets
-    from devenv._session import openbao_session
+    from devenv.secrets.bootstrap import list_secrets
+    from devenv.secrets.connection import openbao_session
 
     loaded = load(topology, "dev")
-    with openbao_session(loaded, address=address, context=context) as client:
+    with openbao_session(loaded, address=address, context=kube_context(loaded, context)) as client:
         statuses = list_secrets(client, loaded)
     if as_json:
         rows = [
@@ -82,10 +78,10 @@ def rotate_command(
     context: ContextOption = None,
 ) -> None:
     """Write a new version; agents render it within their interval, no restart."""
-    from devenv._bootstrap import rotate
-    from devenv._dev_secrets import save_credentials
-    from devenv._errors import ConfigError
-    from devenv._session import credentials_path, dev_credentials, openbao_session
+    from devenv.errors import ConfigError
+    from devenv.secrets.bootstrap import rotate
+    from devenv.secrets.connection import credentials_path, dev_credentials, openbao_session
+    from devenv.secrets.dev_values import save_credentials
 
     loaded = load(topology, "dev")
     if all_secrets == bool(names):
@@ -102,12 +98,12 @@ def rotate_command(
         if name in seeds:
             seeds[name] = {k: str(v) for k, v in values.items()}
 
-    with openbao_session(loaded, address=address, context=context) as client:
+    with openbao_session(loaded, address=address, context=kube_context(loaded, context)) as client:
         versions = rotate(client, loaded, chosen, on_rotated=remember)
     save_credentials(credentials_path(loaded), replace(credentials, seeds=seeds))
     for name, version in versions.items():
         out_console.print(f"{name}: now version {version}")
-    from devenv.render.workloads import STATIC_SECRET_RENDER_INTERVAL
+    from devenv.secrets.files import STATIC_SECRET_RENDER_INTERVAL
 
     err_console.print(
         f"[dim]agents render new versions within {STATIC_SECRET_RENDER_INTERVAL}"
@@ -135,10 +131,10 @@ def bootstrap_command(
     ] = None,
 ) -> None:
     """KV v2, Kubernetes auth, a policy and role per service account, dev values."""
-    from devenv._bootstrap import IN_CLUSTER, KubernetesAuth, bootstrap
-    from devenv._dev_secrets import KUBERNETES_ADDRESSES
-    from devenv._errors import ConfigError
-    from devenv._session import dev_credentials, openbao_session
+    from devenv.errors import ConfigError
+    from devenv.secrets.bootstrap import IN_CLUSTER, KubernetesAuth, bootstrap
+    from devenv.secrets.connection import dev_credentials, openbao_session
+    from devenv.secrets.dev_values import KUBERNETES_ADDRESSES
 
     loaded = load(topology, "dev")
     kubernetes = IN_CLUSTER
@@ -150,7 +146,7 @@ def bootstrap_command(
         except OSError as error:
             raise ConfigError(f"{kubernetes_ca_file}: cannot read: {error.strerror}") from None
         kubernetes = KubernetesAuth(host=kubernetes_host, ca_pem=ca_pem)
-    with openbao_session(loaded, address=address, context=context) as client:
+    with openbao_session(loaded, address=address, context=kube_context(loaded, context)) as client:
         report = bootstrap(
             client, loaded, dev_credentials(loaded), KUBERNETES_ADDRESSES, kubernetes
         )
@@ -172,15 +168,15 @@ def check_command(
     context: ContextOption = None,
 ) -> None:
     """Every injected pod has its agent and every file, with OpenBao's content."""
-    from devenv._errors import CheckFailed
-    from devenv._injection import check_injection, expected_hashes
-    from devenv._kube import Kubectl
-    from devenv._session import openbao_session
+    from devenv.errors import CheckFailed
+    from devenv.secrets.connection import openbao_session
+    from devenv.tools.kubectl import Kubectl
+    from devenv.verify.injection import check_injection, expected_hashes
 
     loaded = load(topology, profile)
-    with openbao_session(loaded, address=address, context=context) as client:
+    with openbao_session(loaded, address=address, context=kube_context(loaded, context)) as client:
         expected = expected_hashes(client, loaded)
-    results = check_injection(loaded, Kubectl(context), expected)
+    results = check_injection(loaded, Kubectl(kube_context(loaded, context)), expected)
     failures = [f"{r.component} ({r.pod}): {p}" for r in results for p in r.problems]
     for result in results:
         mark = "[green]ok[/]" if result.ok else "[red]FAIL[/]"

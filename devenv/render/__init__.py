@@ -1,20 +1,61 @@
-"""Topology in, Kubernetes manifests out. Pure: no I/O, same input, same bytes."""
+"""Stage 2, topology in, Kubernetes manifests out. Pure: no I/O, same input, same bytes.
+
+Owns every object devenv applies: namespaces with quotas (``namespaces``),
+NetworkPolicies (``policies``), each component's objects (``stubs``, ``data``,
+``openbao``, built on the shared ``objects``), the Secrets devenv makes
+(``dev_secrets``), the simulators' Service and EndpointSlice (``simulators``),
+kind's cluster config (``kind_config``), the compose layout (``compose``) and
+every label and annotation name (``labels``). Renderers take one
+``RenderContext`` (topology, profile, images).
+
+Must not: read files, run programs or talk to a cluster; values such as
+credentials come in as arguments.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from devenv._images import ImageSet
-from devenv._topology import Topology
-from devenv.render._common import Manifest
+from devenv.render.context import RenderContext
+from devenv.render.data import render_postgres, render_redis
 from devenv.render.namespaces import render_namespaces, render_quotas
+from devenv.render.objects import Manifest
+from devenv.render.openbao import render_injector, render_openbao
 from devenv.render.policies import render_network_policies
-from devenv.render.workloads import render_component, render_simulator_services
+from devenv.render.simulators import render_simulator_services
+from devenv.render.stubs import render_stub
+from devenv.topology.images import ImageSet
+from devenv.topology.model import ComponentSpec, Topology
 
-__all__ = ["Manifest", "RenderedFiles", "render_files", "render_manifests"]
+__all__ = [
+    "Manifest",
+    "RenderContext",
+    "RenderedFiles",
+    "render_component",
+    "render_files",
+    "render_manifests",
+]
 
 CLUSTER_FILE = "00-cluster.yaml"
+
+# What a component that is not a stub runs decides how it is rendered.
+_BY_IMAGE: dict[str, Callable[[RenderContext, ComponentSpec], list[Manifest]]] = {
+    "timescaledb": render_postgres,
+    "redis": render_redis,
+    "openbao": render_openbao,
+    "vault-k8s": render_injector,
+}
+
+
+def render_component(context: RenderContext, component: ComponentSpec) -> list[Manifest]:
+    """The objects of one component, chosen by what it runs."""
+    if component.is_stub:
+        return render_stub(context, component)
+    renderer = _BY_IMAGE.get(component.image)
+    if renderer is None:
+        raise ValueError(f"no renderer for {component.name} (image {component.image})")
+    return renderer(context, component)
 
 
 @dataclass(frozen=True)
@@ -28,14 +69,14 @@ class RenderedFiles:
 
 
 def render_files(topology: Topology, profile: str, images: ImageSet) -> RenderedFiles:
-    spec = topology.profile(profile)
+    context = RenderContext.of(topology, profile, images)
     files: dict[str, list[Manifest]] = {CLUSTER_FILE: render_namespaces(topology)}
     for index, namespace in enumerate(topology.namespaces, start=1):
-        manifests = render_quotas(topology, spec, namespace)
+        manifests = render_quotas(topology, context.profile, namespace)
         manifests += render_network_policies(topology, namespace)
         manifests += render_simulator_services(topology, namespace)
         for component in topology.components_in(namespace):
-            for manifest in render_component(topology, component, images, spec):
+            for manifest in render_component(context, component):
                 if "namespace" in manifest["metadata"]:
                     manifests.append(manifest)
                 else:

@@ -9,15 +9,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from devenv._images import ImageSet
-from devenv._topology import ComponentSpec, Topology
-from devenv.render.workloads import (
+from devenv.render.stubs import stub_config
+from devenv.secrets.files import (
     SECRETS_DIR,
     STATIC_SECRET_RENDER_INTERVAL,
     TLS_DIR,
     secret_file_template,
-    stub_config,
 )
+from devenv.topology.images import ImageSet
+from devenv.topology.model import ComponentSpec, Topology
 
 __all__ = ["CLOUD_API_SIMULATOR", "agent_config", "render_compose_stubs"]
 

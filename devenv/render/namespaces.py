@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from devenv._endpoints import ZONE_LABEL
-from devenv._resources import Footprint, component_sizing, namespace_footprint
-from devenv._topology import ProfileSpec, Topology
-from devenv.render._common import PART_OF, Manifest, metadata
+from devenv.render.objects import Manifest, metadata
+from devenv.topology.labels import PART_OF, REF_ANNOTATION, ZONE_LABEL, zone_member_label
+from devenv.topology.model import ProfileSpec, Topology
+from devenv.topology.sizing import Footprint, component_sizing, namespace_footprint
 
-__all__ = ["render_namespaces", "render_quotas", "zone_member_label"]
-
-
-def zone_member_label(zone: str) -> str:
-    """A namespace label per zone it hosts: finops-agents hosts app and dmz pods."""
-    return f"zone.finops.io/{zone}"
+__all__ = ["render_namespaces", "render_quotas"]
 
 
 def render_namespaces(topology: Topology) -> list[Manifest]:
@@ -25,7 +20,7 @@ def render_namespaces(topology: Topology) -> list[Manifest]:
                 "apiVersion": "v1",
                 "kind": "Namespace",
                 "metadata": metadata(
-                    name, labels=labels, annotations={"finops.io/ref": namespace.ref or ""}
+                    name, labels=labels, annotations={REF_ANNOTATION: namespace.ref or ""}
                 ),
             }
         )

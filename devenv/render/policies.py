@@ -12,11 +12,17 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
-from devenv._endpoints import COMPONENT_LABEL, NAMESPACE_NAME_LABEL, ZONE_LABEL
-from devenv._topology import KUBE_APISERVER, SECRET_READERS, ComponentSpec, PortSpec, Topology
-from devenv._zone_rules import Flow, intended_flows
-from devenv.render._common import REF_ANNOTATION, RULE_LABEL, Manifest, metadata
-from devenv.render.namespaces import zone_member_label
+from devenv.render.objects import Manifest, metadata
+from devenv.topology.intent import Flow, intended_flows
+from devenv.topology.labels import (
+    COMPONENT_LABEL,
+    NAMESPACE_NAME_LABEL,
+    REF_ANNOTATION,
+    RULE_LABEL,
+    ZONE_LABEL,
+    zone_member_label,
+)
+from devenv.topology.model import KUBE_APISERVER, SECRET_READERS, ComponentSpec, PortSpec, Topology
 
 __all__ = ["render_network_policies"]
 

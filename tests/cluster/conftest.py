@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from devenv._kind import default_context
-from devenv._loader import load_topology
+from devenv.tools.kind import default_context
+from devenv.topology.loader import load_topology
 from tests.runtime import unavailable
 
 

@@ -13,12 +13,12 @@ import httpx
 import pytest
 import trustme
 
-from devenv._bootstrap import KubernetesAuth
-from devenv._dev_secrets import DevCredentials, load_or_create_credentials
-from devenv._openbao import BaoClient
-from devenv._process import find_program
-from devenv._topology import Topology
-from devenv.render.workloads import KV_MOUNT, secret_file_template
+from devenv.secrets.bootstrap import KubernetesAuth
+from devenv.secrets.client import BaoClient
+from devenv.secrets.dev_values import DevCredentials, load_or_create_credentials
+from devenv.secrets.files import KV_MOUNT, secret_file_template
+from devenv.tools.process import find_program
+from devenv.topology.model import Topology
 from tests.runtime import unavailable
 from tests.stub_processes import free_port, wait_until
 

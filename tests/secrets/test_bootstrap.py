@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from devenv._bootstrap import (
+from devenv.secrets.bootstrap import (
     BootstrapReport,
     KubernetesAuth,
     bootstrap,
@@ -20,10 +20,10 @@ from devenv._bootstrap import (
     policy_document,
     rotate,
 )
-from devenv._dev_secrets import KUBERNETES_ADDRESSES, DevCredentials
-from devenv._openbao import BaoClient, OpenBaoError
-from devenv._topology import Topology
-from devenv.render.workloads import KV_MOUNT, secret_file_content
+from devenv.secrets.client import BaoClient, OpenBaoError
+from devenv.secrets.dev_values import KUBERNETES_ADDRESSES, DevCredentials
+from devenv.secrets.files import KV_MOUNT, secret_file_content
+from devenv.topology.model import Topology
 from tests.secrets.conftest import Agent, BaoServer
 from tests.stub_processes import RunningStub, wait_until
 

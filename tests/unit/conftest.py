@@ -16,3 +16,9 @@ def _no_devenv_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
         if name.startswith("DEVENV_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+@pytest.fixture
+def programs_in_usr_bin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every program resolves to /usr/bin/NAME, so faked command lines are fixed."""
+    monkeypatch.setattr("devenv.tools.process.find_program", lambda name: f"/usr/bin/{name}")

@@ -7,9 +7,10 @@ import ast
 import re
 from pathlib import Path
 
-from devenv._images import catalog
-from devenv._topology import Topology
-from devenv._up import DATA_COMPONENTS, SECRETS_COMPONENTS
+from devenv.apply.phases.data import DATA_COMPONENTS
+from devenv.apply.phases.openbao import SECRETS_COMPONENTS
+from devenv.topology.images import catalog
+from devenv.topology.model import Topology
 
 ROOT = Path(__file__).parents[2]
 TILTFILE = (ROOT / "Tiltfile").read_text()

@@ -1,0 +1,208 @@
+"""`devenv doctor`: is this machine ready for `devenv up`? One row per check.
+
+``gather_facts`` reads the machine (programs, Docker, /proc, ports);
+``evaluate`` turns the facts into verdicts and is pure, so every verdict is
+unit-tested with hand-written facts.
+"""
+
+from __future__ import annotations
+
+import gzip
+import platform
+import re
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devenv.errors import DevenvError
+from devenv.render.kind_config import GATEWAY_HOST_PORT as GATEWAY_PORT
+from devenv.tools.docker import Docker
+from devenv.tools.process import run
+from devenv.topology.images import ImageSet
+from devenv.topology.model import Topology
+from devenv.topology.sizing import Footprint, namespace_footprint
+
+__all__ = ["Check", "Facts", "evaluate", "gather_facts"]
+
+MIN_KIND = (0, 24)  # older kindnet ignores NetworkPolicies
+MIN_KUBECTL = (1, 31)
+MIN_TILT = (0, 33)
+MIN_INOTIFY_WATCHES = 524288  # kind's known-issues page
+MIN_INOTIFY_INSTANCES = 512
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    hint: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"check": self.name, "ok": self.ok, "detail": self.detail, "hint": self.hint}
+
+
+@dataclass
+class Facts:
+    docker: dict[str, Any] | None = None  # `docker info` JSON
+    docker_error: str = ""
+    versions: dict[str, str | None] = field(default_factory=dict)  # tool -> version output
+    cgroup_v2: bool = True
+    inotify_watches: int | None = None
+    inotify_instances: int | None = None
+    busy_ports: list[int] = field(default_factory=list)
+    nft_queue: bool | None = None  # None: unknown
+    kernel: str = ""
+
+
+def _version(text: str | None) -> tuple[int, int] | None:
+    match = re.search(r"v?(\d+)\.(\d+)", text or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _node_kubernetes_minor(images: ImageSet) -> tuple[int, int] | None:
+    tag = images.ref("kind-node").split("@")[0].rsplit(":", 1)[-1]
+    return _version(tag)
+
+
+def _budget(topology: Topology, profile: str) -> Footprint:
+    spec = topology.profile(profile)
+    total = Footprint()
+    for namespace in topology.namespaces:
+        total = total + namespace_footprint(topology, spec, namespace).steady
+    return total
+
+
+def evaluate(facts: Facts, topology: Topology, profile: str, images: ImageSet) -> list[Check]:
+    checks = []
+    if facts.docker is None:
+        start = "start Docker (Docker Desktop, `sudo systemctl start docker`)"
+        checks.append(Check("docker engine", False, facts.docker_error or "no answer", start))
+    else:
+        checks.append(
+            Check("docker engine", True, f"server {facts.docker.get('ServerVersion', '?')}")
+        )
+        budget = _budget(topology, profile)
+        cpus, memory = int(facts.docker.get("NCPU", 0)), int(facts.docker.get("MemTotal", 0))
+        fits = budget.cpu_request <= cpus * 1000 and budget.memory_request <= memory
+        detail = (
+            f"{cpus} CPUs, {memory / 2**30:.1f} GiB; the {profile} profile requests"
+            f" {budget.cpu_request}m CPU and {budget.memory_request / 2**30:.2f} GiB"
+            f" (limits {budget.cpu_limit}m, {budget.memory_limit / 2**30:.2f} GiB)"
+        )
+        more = "" if fits else "give Docker more CPUs/memory, or use --profile dev"
+        checks.append(Check("docker resources", fits, detail, more))
+    for tool, minimum, hint in (
+        ("kind", MIN_KIND, "install kind >= 0.24 (older kindnet ignores NetworkPolicies)"),
+        ("kubectl", MIN_KUBECTL, "install kubectl >= 1.31 (within one minor of the cluster)"),
+        (
+            "tilt",
+            MIN_TILT,
+            "install Tilt >= 0.33 for the inner loop: https://docs.tilt.dev/install.html",
+        ),
+    ):
+        found = _version(facts.versions.get(tool))
+        if found is None:
+            checks.append(Check(tool, False, "not installed", hint))
+        else:
+            ok = found >= minimum
+            checks.append(Check(tool, ok, f"{found[0]}.{found[1]}", "" if ok else hint))
+    node = _node_kubernetes_minor(images)
+    refuses_v1 = node is not None and node >= (1, 35)
+    cgroup_ok = facts.cgroup_v2 or not refuses_v1
+    version = f"{node[0]}.{node[1]}" if node else "?"
+    checks.append(Check(
+        "cgroup version", cgroup_ok,
+        f"cgroup {'v2' if facts.cgroup_v2 else 'v1'}; node image Kubernetes {version}",
+        "" if cgroup_ok else "Kubernetes >= 1.35 refuses cgroup v1: pin a 1.34 node image"
+        " (DEVENV_IMAGE_KIND_NODE) or boot with cgroup v2",
+    ))  # fmt: skip
+    ports_ok = not facts.busy_ports
+    checks.append(Check(
+        "host ports", ports_ok,
+        "free: " + str(GATEWAY_PORT) if ports_ok else f"in use: {facts.busy_ports}",
+        "" if ports_ok else "stop what holds it (`ss -ltnp`), or `devenv down` an old cluster",
+    ))  # fmt: skip
+    watches, instances = facts.inotify_watches, facts.inotify_instances
+    inotify_ok = (watches is None or watches >= MIN_INOTIFY_WATCHES) and (
+        instances is None or instances >= MIN_INOTIFY_INSTANCES
+    )
+    checks.append(Check(
+        "inotify limits", inotify_ok, f"max_user_watches={watches}, max_user_instances={instances}",
+        "" if inotify_ok else f"sudo sysctl fs.inotify.max_user_watches={MIN_INOTIFY_WATCHES}"
+        f" fs.inotify.max_user_instances={MIN_INOTIFY_INSTANCES}",
+    ))  # fmt: skip
+    if facts.nft_queue is False:
+        checks.append(Check(
+            "policy enforcement (kernel)", False,
+            f"kernel {facts.kernel} lacks nftables queue: kindnet would allow every connection",
+            "use an iptables enforcer: devenv up --addon-manifests <kube-router manifests>",
+        ))  # fmt: skip
+    else:
+        state = "present" if facts.nft_queue else "not determinable (no kernel config found)"
+        checks.append(Check("policy enforcement (kernel)", True, f"nftables queue {state}"))
+    return checks
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        return int(Path(path).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _nft_queue(kernel: str) -> bool | None:
+    config = Path("/proc/config.gz")
+    if config.exists():
+        text = gzip.decompress(config.read_bytes()).decode(errors="replace")
+        return bool(re.search(r"^CONFIG_NFT_QUEUE=[ym]", text, flags=re.M))
+    boot = Path(f"/boot/config-{kernel}")
+    if boot.exists():
+        return bool(
+            re.search(r"^CONFIG_NFT_QUEUE=[ym]", boot.read_text(errors="replace"), flags=re.M)
+        )
+    return None
+
+
+def _port_busy(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _tool_version(argv: list[str]) -> str | None:
+    try:
+        result = run(argv, check=False, timeout=20)
+    except DevenvError:
+        return None
+    return (result.stdout + result.stderr).strip() or None
+
+
+def gather_facts(cluster_name: str, *, probe: Callable[[int], bool] = _port_busy) -> Facts:
+    facts = Facts(kernel=platform.release())
+    try:
+        facts.docker = Docker().info()
+    except DevenvError as error:
+        facts.docker_error = error.message
+    facts.versions = {
+        "kind": _tool_version(["kind", "version"]),
+        "kubectl": _tool_version(["kubectl", "version", "--client"]),
+        "tilt": _tool_version(["tilt", "version"]),
+    }
+    facts.cgroup_v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
+    facts.inotify_watches = _read_int("/proc/sys/fs/inotify/max_user_watches")
+    facts.inotify_instances = _read_int("/proc/sys/fs/inotify/max_user_instances")
+    if probe(GATEWAY_PORT) and not _our_cluster_holds_port(cluster_name):
+        facts.busy_ports.append(GATEWAY_PORT)
+    facts.nft_queue = _nft_queue(facts.kernel)
+    return facts
+
+
+def _our_cluster_holds_port(cluster_name: str) -> bool:
+    return f":{GATEWAY_PORT}" in Docker().ports(f"{cluster_name}-control-plane")

@@ -1,0 +1,267 @@
+"""The phase engine behind `devenv up`.
+
+Each phase has a content hash of what it applies or builds (its inputs). A
+phase whose inputs match the last successful run on the same cluster, and
+whose objects are all still there, is skipped: a re-run with nothing changed
+does nothing, a run interrupted anywhere resumes at the phase that did not
+finish, and an object deleted by hand comes back.
+
+The engine works on a complete ``RunContext``: images are built and manifests
+rendered before the first phase runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devenv.errors import DevenvError, ToolError
+from devenv.render import Manifest
+from devenv.state import read_json, record_path, write_private_json
+from devenv.tools.kind import KindCluster
+from devenv.tools.kubectl import Kubectl
+from devenv.topology.images import ImageSet
+from devenv.topology.labels import MANAGED_SELECTOR
+from devenv.topology.model import Topology
+from devenv.yamlio import dump_documents
+
+__all__ = [
+    "Phase",
+    "PhaseFailed",
+    "PhaseResult",
+    "RunContext",
+    "UpOptions",
+    "can_skip",
+    "component_of",
+    "digest",
+    "files_digest",
+    "forget",
+    "load_record",
+    "run_phases",
+]
+
+
+class PhaseFailed(DevenvError):
+    """A phase failed: which one, on what object, what the cluster said, what next."""
+
+    def __init__(
+        self,
+        phase: str,
+        problem: str,
+        *,
+        evidence: Sequence[str] = (),
+        next_command: str | None = None,
+    ) -> None:
+        super().__init__(f"phase {phase}: {problem}", hint=next_command)
+        self.phase = phase
+        self.evidence = tuple(evidence)
+
+    def details(self) -> list[str]:
+        return list(self.evidence)
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    profile: str
+    images: ImageSet
+    context: str | None = None  # an existing cluster instead of kind
+    # Applied once the cluster is up (e.g. a policy enforcer).
+    addon_manifests: tuple[Path, ...] = ()
+    cni_manifests: Path | None = None  # replaces kindnet (disableDefaultCNI)
+    timeout: float = 300.0
+    force: bool = False  # run every phase, whatever the record says
+    registry: bool = True  # a local registry beside a kind cluster (KEP-1755)
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    name: str
+    seconds: float
+    skipped: bool
+    detail: str = ""
+
+
+@dataclass
+class RunContext:
+    """Everything the phases share: what to deploy (complete from the start) and
+    what this run learned about the cluster (its identity, devenv's objects)."""
+
+    topology: Topology
+    options: UpOptions
+    images: ImageSet  # with the built stub images' tags
+    manifests: list[Manifest]
+    report: Callable[[str], None] = lambda _: None
+    record: dict[str, Any] = field(default_factory=dict)
+    uid: str | None = None
+    uid_looked_up: bool = False
+    live: set[tuple[str, str, str]] | None = None  # (kind, namespace, name) of our objects
+
+    @property
+    def kind(self) -> KindCluster:
+        return KindCluster(self.topology.cluster.name)
+
+    @property
+    def context(self) -> str:
+        return self.options.context or self.kind.context
+
+    @property
+    def kubectl(self) -> Kubectl:
+        return Kubectl(self.context)
+
+    def select(self, wanted: Callable[[Manifest], bool]) -> list[Manifest]:
+        return [m for m in self.manifests if wanted(m)]
+
+    def objects_of(self, components: Collection[str]) -> list[Manifest]:
+        """The rendered objects that belong to these components."""
+        return self.select(lambda m: component_of(m) in components)
+
+    def apply(self, phase: str, manifests: list[Manifest]) -> None:
+        """Apply on stdin; a refusal names the phase and the command that shows why."""
+        try:
+            self.kubectl.apply(dump_documents(manifests))
+        except ToolError as error:
+            check = f"devenv render | kubectl --context {self.context} apply --dry-run=server -f -"
+            raise PhaseFailed(
+                phase,
+                f"kubectl apply failed: {error.message}",
+                evidence=error.details(),
+                next_command=check,
+            ) from None
+
+    def cluster_uid(self) -> str | None:
+        """The cluster's identity (kube-system's UID), or None when it does not answer."""
+        result = self.kubectl.run(
+            "get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}", check=False
+        )
+        return result.stdout.strip() or None if result.returncode == 0 else None
+
+    def known_uid(self) -> str | None:
+        """The cluster's identity, looked up once per run (a recreated cluster invalidates)."""
+        if not self.uid_looked_up:
+            self.uid = self.cluster_uid()
+            self.uid_looked_up = True
+        return self.uid
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    execute: Callable[[RunContext], str]
+    inputs_of: Callable[[RunContext], str] | None = None  # None: runs every time
+    applies: Callable[[RunContext], list[Manifest]] | None = None  # checked for drift
+    confirms: bool = False  # runs whenever an earlier phase changed something
+
+
+def digest(*parts: object) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def files_digest(paths: Sequence[Path]) -> str:
+    hashed = hashlib.sha256()
+    for path in paths:
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file():
+                hashed.update(file.read_bytes())
+    return hashed.hexdigest()[:16]
+
+
+def load_record(topology: Topology, context: str) -> dict[str, Any]:
+    """The last run's record, or a fresh one when it was made on another context."""
+    record = read_json(record_path(topology.cluster.name)) or {}
+    return record if record.get("context") == context else {"context": context}
+
+
+def run_phases(
+    run: RunContext, phases: Sequence[Phase], on_phase: Callable[[PhaseResult], None]
+) -> list[PhaseResult]:
+    """Run every phase in order; skip those whose inputs match the last successful run."""
+    results = []
+    changed = False
+    for phase in phases:
+        started = time.monotonic()
+        inputs = phase.inputs_of(run) if phase.inputs_of else None
+        if inputs is not None and can_skip(run, phase, inputs, changed=changed):
+            result = PhaseResult(phase.name, time.monotonic() - started, True, "unchanged")
+        else:
+            detail = phase.execute(run)
+            if phase.inputs_of is not None:
+                changed = True
+                # Again after the phase: some inputs (OpenBao's pod) are what it changed.
+                run.record.setdefault("phases", {})[phase.name] = phase.inputs_of(run)
+                write_private_json(record_path(run.topology.cluster.name), run.record)
+            result = PhaseResult(phase.name, time.monotonic() - started, False, detail)
+        results.append(result)
+        on_phase(result)
+    return results
+
+
+def can_skip(run: RunContext, phase: Phase, inputs: str, *, changed: bool) -> bool:
+    """Same inputs as the last successful run, on the same cluster, nothing missing."""
+    if run.options.force or run.record.get("phases", {}).get(phase.name) != inputs:
+        return False
+    if run.record.get("cluster_uid") != run.known_uid():
+        return False
+    if phase.confirms and changed:
+        return False
+    if phase.applies is not None:
+        missing = _missing(run, phase.applies(run))
+        if missing:
+            names = [f"{m['kind']} {m['metadata']['name']}" for m in missing]
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            run.report(f"{phase.name}: {shown} missing from the cluster: applying again")
+            return False
+    return True
+
+
+def component_of(manifest: Manifest) -> str | None:
+    """The component a rendered object belongs to (None: namespaces, policies, ...)."""
+    if manifest["kind"] in ("ServiceAccount", "Service", "Deployment", "StatefulSet"):
+        return str(manifest["metadata"]["name"])
+    if manifest["kind"] in ("ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"):
+        return "openbao-agent-injector"
+    return None
+
+
+def _object_key(manifest: Manifest) -> tuple[str, str, str]:
+    metadata = manifest["metadata"]
+    return str(manifest["kind"]), str(metadata.get("namespace", "")), str(metadata["name"])
+
+
+def _missing(run: RunContext, manifests: list[Manifest]) -> list[Manifest]:
+    """Which of these objects the cluster no longer has (one `kubectl get` per run).
+    When the cluster cannot be listed, all of them: applying again is harmless."""
+    if run.live is None:
+        # The rendered kinds, and the Secrets the data phase makes itself.
+        kinds = ",".join(sorted({str(m["kind"]) for m in run.manifests} | {"Secret"}))
+        try:
+            items = run.kubectl.get_json(kinds, "-A", "-l", MANAGED_SELECTOR).get("items", [])
+        except ToolError as error:
+            run.report(f"cannot list what devenv applied ({error.message}): applying again")
+            return manifests
+        run.live = {_object_key(item) for item in items}
+    return [m for m in manifests if _object_key(m) not in run.live]
+
+
+# What `up` created, which `down` must still remove after a `down --keep-cluster`.
+OWNERSHIP_KEYS = ("context", "created_cluster", "created_registry")
+
+
+def forget(topology: Topology, *, keep_ownership: bool = False) -> None:
+    """Drop the record (after `down`): the next `up` runs every phase.
+
+    With keep_ownership (`down --keep-cluster`) the record keeps only what `up`
+    created, so that `up; down --keep-cluster; up; down` still deletes the
+    cluster and the registry the first `up` started."""
+    path = record_path(topology.cluster.name)
+    record = (read_json(path) or {}) if keep_ownership else {}
+    kept = {key: record[key] for key in OWNERSHIP_KEYS if key in record}
+    if kept:
+        write_private_json(path, kept)
+    else:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,89 @@
+"""`devenv up`: from a laptop with Docker to a running, verified environment.
+
+Preflight, then the stub images built (by content: an unchanged tree gives the
+same tags) and every manifest rendered once, then the phases of
+``devenv.apply.phases`` on that complete context.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from devenv.apply.engine import (
+    PhaseFailed,
+    PhaseResult,
+    RunContext,
+    UpOptions,
+    load_record,
+    run_phases,
+)
+from devenv.apply.phases import PHASES
+from devenv.apply.phases.preflight import preflight
+from devenv.apply.waiting import is_ready, workloads
+from devenv.render import render_manifests
+from devenv.render.kind_config import GATEWAY_HOST_PORT
+from devenv.tools.build import build_images, plan_builds
+from devenv.tools.kind import kind_context
+from devenv.tools.kubectl import Kubectl
+from devenv.topology.model import Topology
+
+__all__ = ["PhaseFailed", "PhaseResult", "UpOptions", "prepare", "run_up", "summary_rows"]
+
+
+def prepare(
+    topology: Topology, options: UpOptions, report: Callable[[str], None] = lambda _: None
+) -> RunContext:
+    """The complete run context: stub images built, manifests rendered, the record read."""
+    built = build_images(plan_builds(options.images))
+    images = options.images.with_refs(**{b.plan.name: b.plan.tag for b in built})
+    context = options.context or kind_context(topology.cluster.name)
+    return RunContext(
+        topology,
+        options,
+        images,
+        render_manifests(topology, options.profile, images),
+        report=report,
+        record=load_record(topology, context),
+    )
+
+
+def run_up(
+    topology: Topology,
+    options: UpOptions,
+    *,
+    report: Callable[[str], None] = lambda _: None,
+    on_phase: Callable[[PhaseResult], None] = lambda _: None,
+) -> list[PhaseResult]:
+    """Preflight, prepare, then every phase; skips those whose inputs did not change."""
+    started = time.monotonic()
+    detail = preflight(options)
+    run = prepare(topology, options, report)
+    first = PhaseResult("preflight", time.monotonic() - started, skipped=False, detail=detail)
+    on_phase(first)
+    return [first, *run_phases(run, PHASES, on_phase)]
+
+
+def summary_rows(topology: Topology, context: str) -> list[Mapping[str, Any]]:
+    """component, namespace, zone, ready, URL: the table `up` ends with."""
+    found = workloads(Kubectl(context))
+    rows: list[Mapping[str, Any]] = []
+    for component in topology.components.values():
+        workload = found.get(component.name)
+        port = component.primary_port
+        if port.node_port:
+            url = f"https://127.0.0.1:{GATEWAY_HOST_PORT}"
+        else:
+            scheme = "https" if component.probe_scheme == "HTTPS" else "http"
+            url = f"{scheme}://{component.name}.{component.namespace}.svc:{port.exposed_port}"
+        rows.append(
+            {
+                "component": component.name,
+                "namespace": component.namespace,
+                "zone": component.zone,
+                "ready": bool(workload and is_ready(workload)),
+                "url": url,
+            }
+        )
+    return rows

@@ -1,0 +1,95 @@
+"""Waiting for the cluster: one polling helper, and readiness of devenv's workloads
+with the evidence a failure shows (events, last log lines, the next command)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from devenv.apply.engine import PhaseFailed, RunContext
+from devenv.render import Manifest
+from devenv.tools.kubectl import Kubectl
+from devenv.topology.labels import MANAGED_SELECTOR, component_selector
+
+__all__ = ["is_ready", "poll", "wait_ready", "workloads"]
+
+T = TypeVar("T")
+
+
+def poll(
+    attempt: Callable[[], T | None],
+    *,
+    timeout: float,
+    interval: float,
+    on_timeout: Callable[[], Exception],
+) -> T:
+    """Call ``attempt`` until it returns something other than None; past ``timeout``
+    seconds raise what ``on_timeout`` makes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        outcome = attempt()
+        if outcome is not None:
+            return outcome
+        if time.monotonic() >= deadline:
+            raise on_timeout()
+        time.sleep(interval)
+
+
+def workloads(kubectl: Kubectl) -> dict[str, Manifest]:
+    """devenv's Deployments and StatefulSets by name, in one call."""
+    items = kubectl.get_json("deployments,statefulsets", "-A", "-l", MANAGED_SELECTOR)
+    return {item["metadata"]["name"]: item for item in items.get("items", [])}
+
+
+def is_ready(workload: Manifest) -> bool:
+    wanted = workload.get("spec", {}).get("replicas", 1)
+    status = workload.get("status", {})
+    # Rolled out: the controller saw this generation, every replica is new and
+    # ready, and no old one is left (a port-forward could land on it).
+    return bool(
+        status.get("observedGeneration", 0) >= workload["metadata"].get("generation", 0)
+        and status.get("updatedReplicas", 0) == wanted
+        and status.get("readyReplicas", 0) == wanted
+        and status.get("replicas", 0) == wanted
+    )
+
+
+def wait_ready(run: RunContext, phase: str, names: list[str]) -> None:
+    """Until every named component's workload is rolled out and ready."""
+    pending = list(names)
+
+    def all_ready() -> bool | None:
+        nonlocal pending
+        found = workloads(run.kubectl)
+        pending = [n for n in names if n not in found or not is_ready(found[n])]
+        return True if not pending else None
+
+    def not_ready() -> PhaseFailed:
+        name = pending[0]
+        component = run.topology.components[name]
+        return PhaseFailed(
+            phase,
+            f"{component.namespace}/{name} not ready after {run.options.timeout:.0f}s"
+            + (f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""),
+            evidence=_evidence(run.kubectl, component.namespace, name),
+            next_command=f"devenv logs {name}   # or: kubectl --context {run.context} -n"
+            f" {component.namespace} describe pods -l {component_selector(name)}",
+        )
+
+    poll(all_ready, timeout=run.options.timeout, interval=2, on_timeout=not_ready)
+
+
+def _evidence(kubectl: Kubectl, namespace: str, name: str) -> list[str]:
+    events = kubectl.run(
+        "get", "events", "-n", namespace, "--sort-by=.lastTimestamp",
+        "-o", "custom-columns=REASON:.reason,OBJECT:.involvedObject.name,MESSAGE:.message",
+        check=False,
+    ).stdout.splitlines()  # fmt: skip
+    logs = kubectl.run(
+        "logs", "-n", namespace, f"-l={component_selector(name)}",
+        "--all-containers", "--tail=5", "--prefix",
+        check=False,
+    ).stdout.splitlines()  # fmt: skip
+    lines = [f"event: {line}" for line in events[1:] if name in line][-5:]
+    return lines + [f"log: {line}" for line in logs[-8:]]

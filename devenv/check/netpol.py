@@ -1,0 +1,171 @@
+"""A NetworkPolicy evaluator: which connections do these objects allow?
+
+Works from NetworkPolicy, Namespace and workload objects alone, following the
+semantics of networking.k8s.io/v1:
+
+* a pod is isolated for a direction once any policy selecting it lists that
+  direction in ``policyTypes`` (default: Ingress, plus Egress when an
+  ``egress`` section exists); an isolated pod admits only what some rule allows;
+* a connection needs the source's egress AND the destination's ingress;
+* in one peer, ``namespaceSelector`` and ``podSelector`` are ANDed; separate
+  peers are ORed; a peer without ``namespaceSelector`` means the policy's own
+  namespace; ``ipBlock`` matches addresses outside the pod network (``except``
+  carves holes);
+* an empty or missing ``from``/``to`` matches everything, an empty or missing
+  ``ports`` every port; a named port matches the destination pod's port name;
+  ``endPort`` makes a range; protocol defaults to TCP.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from devenv.topology.labels import NAMESPACE_NAME_LABEL
+from devenv.topology.peers import DestPort, Endpoint
+
+__all__ = ["NOT_ISOLATED", "PolicyEvaluator", "Verdict", "selector_matches"]
+
+NOT_ISOLATED = "(no policy selects it)"
+NOT_A_POD = "(outside the pod network)"
+
+
+def _expression_matches(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    key, operator = expression["key"], expression["operator"]
+    values = expression.get("values") or []
+    present = key in labels
+    if operator == "In":
+        return present and labels[key] in values
+    if operator == "NotIn":
+        return not (present and labels[key] in values)
+    if operator == "Exists":
+        return present
+    if operator == "DoesNotExist":
+        return not present
+    raise ValueError(f"unknown label selector operator {operator!r}")
+
+
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """LabelSelector semantics: matchLabels AND every matchExpression; {} matches all."""
+    if not selector:
+        return True
+    return all(
+        labels.get(key) == value for key, value in (selector.get("matchLabels") or {}).items()
+    ) and all(_expression_matches(e, labels) for e in selector.get("matchExpressions") or [])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    egress_by: tuple[str, ...]  # policies (namespace/name) that let the source send
+    ingress_by: tuple[str, ...]  # policies that let the destination receive
+
+    @property
+    def policies(self) -> tuple[str, ...]:
+        return tuple(p for p in self.egress_by + self.ingress_by if not p.startswith("("))
+
+
+def _policy_types(spec: Mapping[str, Any]) -> list[str]:
+    if spec.get("policyTypes"):
+        return list(spec["policyTypes"])
+    return ["Ingress", "Egress"] if "egress" in spec else ["Ingress"]
+
+
+class PolicyEvaluator:
+    """Evaluates connections against a fixed set of objects."""
+
+    def __init__(self, objects: Iterable[Mapping[str, Any]]) -> None:
+        self.policies: list[Mapping[str, Any]] = []
+        self.namespace_labels: dict[str, dict[str, str]] = {}
+        for obj in objects:
+            if obj.get("kind") == "NetworkPolicy":
+                self.policies.append(obj)
+            elif obj.get("kind") == "Namespace":
+                name = obj["metadata"]["name"]
+                labels = dict(obj["metadata"].get("labels") or {})
+                # The API server sets this label on every namespace.
+                labels[NAMESPACE_NAME_LABEL] = name
+                self.namespace_labels[name] = labels
+
+    def labels_of_namespace(self, namespace: str) -> dict[str, str]:
+        return self.namespace_labels.get(namespace, {NAMESPACE_NAME_LABEL: namespace})
+
+    def _selecting(self, pod: Endpoint, direction: str) -> list[Mapping[str, Any]]:
+        return [
+            policy
+            for policy in self.policies
+            if policy["metadata"].get("namespace", "default") == pod.namespace
+            and direction in _policy_types(policy.get("spec", {}))
+            and selector_matches(policy.get("spec", {}).get("podSelector"), pod.labels)
+        ]
+
+    def _peer_matches(self, peer: Mapping[str, Any], policy_ns: str, other: Endpoint) -> bool:
+        if "ipBlock" in peer:
+            if other.address is None:
+                return False
+            block = peer["ipBlock"]
+            if other.address not in ipaddress.ip_network(block["cidr"], strict=False):
+                return False
+            return not any(
+                other.address in ipaddress.ip_network(hole, strict=False)
+                for hole in block.get("except") or []
+            )
+        if not other.is_pod:
+            return False
+        namespace_selector = peer.get("namespaceSelector")
+        if namespace_selector is None:
+            in_namespace = other.namespace == policy_ns
+        else:
+            in_namespace = selector_matches(
+                namespace_selector, self.labels_of_namespace(other.namespace or "default")
+            )
+        return in_namespace and selector_matches(peer.get("podSelector"), other.labels)
+
+    @staticmethod
+    def _port_matches(ports: Sequence[Mapping[str, Any]] | None, port: DestPort) -> bool:
+        if not ports:
+            return True
+        for entry in ports:
+            if entry.get("protocol", "TCP") != port.protocol:
+                continue
+            wanted = entry.get("port")
+            if wanted is None:
+                return True
+            if isinstance(wanted, str) and not wanted.isdigit():
+                if wanted == port.name:
+                    return True
+                continue
+            low = int(wanted)
+            high = int(entry.get("endPort", low))
+            if low <= port.number <= high:
+                return True
+        return False
+
+    def _side(
+        self, pod: Endpoint, other: Endpoint, port: DestPort, direction: str
+    ) -> tuple[str, ...]:
+        """Policies allowing one side; a marker when the pod is not isolated; () if denied."""
+        if not pod.is_pod:
+            return (NOT_A_POD,)
+        selecting = self._selecting(pod, direction)
+        if not selecting:
+            return (NOT_ISOLATED,)
+        key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+        allowing = []
+        for policy in selecting:
+            namespace = policy["metadata"].get("namespace", "default")
+            for rule in policy.get("spec", {}).get(key) or []:
+                peers = rule.get(peers_key)
+                if not self._port_matches(rule.get("ports"), port):
+                    continue
+                if not peers or any(self._peer_matches(p, namespace, other) for p in peers):
+                    allowing.append(f"{namespace}/{policy['metadata']['name']}")
+                    break
+        return tuple(allowing)
+
+    def evaluate(self, source: Endpoint, destination: Endpoint, port: DestPort) -> Verdict:
+        egress = self._side(source, destination, port, "Egress")
+        ingress = self._side(destination, source, port, "Ingress")
+        return Verdict(bool(egress) and bool(ingress), egress, ingress)

@@ -1,0 +1,193 @@
+"""Dev-mode OpenBao and its agent injector, as the official chart installs them.
+
+The root token comes from the data credentials Secret as a file; the injector
+fails open like the chart's, which `devenv secrets check` makes up for.
+"""
+
+from __future__ import annotations
+
+from devenv.render.context import RenderContext
+from devenv.render.objects import (
+    RESTRICTED_CONTAINER,
+    Manifest,
+    component_objects,
+    container_ports,
+    credentials_volume,
+    metadata,
+    pod_security,
+    probe_timing,
+)
+from devenv.secrets.files import CREDENTIALS_DIR, STATIC_SECRET_RENDER_INTERVAL
+from devenv.topology.labels import COMPONENT_LABEL, PART_OF
+from devenv.topology.model import ComponentSpec
+from devenv.topology.sizing import Footprint
+
+__all__ = ["render_injector", "render_openbao"]
+
+OPENBAO_UID = 100
+
+
+def _cluster_role_binding(name: str, role: str, component: ComponentSpec) -> Manifest:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": metadata(name),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [
+            {"kind": "ServiceAccount", "name": component.name, "namespace": component.namespace}
+        ],
+    }
+
+
+def render_openbao(context: RenderContext, component: ComponentSpec) -> list[Manifest]:
+    health = {"httpGet": {"path": "/v1/sys/health", "port": "http", "scheme": "HTTP"}}
+    token_file = f"{CREDENTIALS_DIR}/openbao-root-token"
+    # Dev mode: one in-memory node. The root token comes from a file and is handed
+    # over in the environment (both prefixes: OpenBao reads VAULT_* as a fallback).
+    start = (
+        f'BAO_DEV_ROOT_TOKEN_ID="$(cat {token_file})"; export BAO_DEV_ROOT_TOKEN_ID; '
+        "export VAULT_DEV_ROOT_TOKEN_ID=$BAO_DEV_ROOT_TOKEN_ID; "
+        "exec bao server -dev -dev-listen-address=0.0.0.0:8200 -dev-no-store-token"
+    )
+    container = {
+        "name": "openbao",
+        "image": context.image(component.image),
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["/bin/sh", "-ec", start],
+        "env": [
+            {"name": "BAO_ADDR", "value": "http://127.0.0.1:8200"},
+            {"name": "SKIP_SETCAP", "value": "true"},
+        ],
+        "ports": container_ports(component),
+        "readinessProbe": probe_timing(health, period=5, timeout=3, failures=2),
+        "livenessProbe": probe_timing(health, period=10, timeout=3, failures=6),
+        "resources": context.sizing(component).container.as_resources(),
+        "securityContext": RESTRICTED_CONTAINER,
+        "volumeMounts": [
+            {"name": "credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True},
+            {"name": "home", "mountPath": "/home/openbao"},
+        ],
+    }
+    pod_spec = {
+        "securityContext": pod_security(OPENBAO_UID),
+        "containers": [container],
+        "volumes": [credentials_volume("openbao-root-token"), {"name": "home", "emptyDir": {}}],
+    }
+    # Kubernetes auth reviews the agents' tokens with this account's token and the
+    # TokenReview API, as the chart's server.authDelegator does.
+    auth_delegator = _cluster_role_binding(
+        f"{component.name}-auth-delegator", "system:auth-delegator", component
+    )
+    return [*component_objects(context, component, pod_spec=pod_spec, token=True), auth_delegator]
+
+
+def render_injector(context: RenderContext, component: ComponentSpec) -> list[Manifest]:
+    """The OpenBao agent injector as the official chart installs it (chart 0.30 defaults)."""
+    namespace = component.namespace
+    agent = Footprint.of(context.profile.secret_agent).as_resources()
+    webhook_name = f"{component.name}-cfg"
+    hosts = [component.name, f"{component.name}.{namespace}", f"{component.name}.{namespace}.svc"]
+    env = {
+        "AGENT_INJECT_LISTEN": f":{component.primary_port.port}",
+        "AGENT_INJECT_LOG_LEVEL": "info",
+        "AGENT_INJECT_VAULT_ADDR": f"http://openbao.{namespace}.svc:8200",
+        "AGENT_INJECT_VAULT_AUTH_PATH": "auth/kubernetes",
+        "AGENT_INJECT_VAULT_IMAGE": context.image("openbao"),
+        "AGENT_INJECT_TLS_AUTO": webhook_name,
+        "AGENT_INJECT_TLS_AUTO_HOSTS": ",".join(hosts),
+        "AGENT_INJECT_LOG_FORMAT": "standard",
+        "AGENT_INJECT_REVOKE_ON_SHUTDOWN": "false",
+        "AGENT_INJECT_CPU_REQUEST": agent["requests"]["cpu"],
+        "AGENT_INJECT_CPU_LIMIT": agent["limits"]["cpu"],
+        "AGENT_INJECT_MEM_REQUEST": agent["requests"]["memory"],
+        "AGENT_INJECT_MEM_LIMIT": agent["limits"]["memory"],
+        "AGENT_INJECT_DEFAULT_TEMPLATE": "map",
+        "AGENT_INJECT_TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE": "true",
+        "AGENT_INJECT_TEMPLATE_STATIC_SECRET_RENDER_INTERVAL": STATIC_SECRET_RENDER_INTERVAL,
+    }
+    health = probe_timing(
+        {
+            "httpGet": {
+                "path": "/health/ready",
+                "port": component.primary_port.name,
+                "scheme": "HTTPS",
+            }
+        },
+        period=2, timeout=5, failures=2,
+    )  # fmt: skip
+    container = {
+        "name": "sidecar-injector",
+        "image": context.image(component.image),
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["agent-inject", "2>&1"],
+        "env": [
+            *({"name": key, "value": value} for key, value in env.items()),
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        ],
+        "ports": container_ports(component),
+        "livenessProbe": health,
+        "readinessProbe": health,
+        "startupProbe": {**health, "periodSeconds": 5, "failureThreshold": 12},
+        "resources": context.sizing(component).container.as_resources(),
+        "securityContext": RESTRICTED_CONTAINER,
+    }
+    pod_spec = {
+        "securityContext": {**pod_security(OPENBAO_UID), "runAsGroup": 1000, "fsGroup": 1000},
+        "containers": [container],
+    }
+    cluster_role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": metadata(f"{component.name}-clusterrole"),
+        "rules": [
+            {
+                "apiGroups": ["admissionregistration.k8s.io"],
+                "resources": ["mutatingwebhookconfigurations"],
+                "verbs": ["get", "list", "watch", "patch"],
+            }
+        ],
+    }
+    binding = _cluster_role_binding(
+        f"{component.name}-binding", f"{component.name}-clusterrole", component
+    )
+    webhook = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": metadata(webhook_name),
+        "webhooks": [
+            {
+                "name": "vault.hashicorp.com",
+                "admissionReviewVersions": ["v1", "v1beta1"],
+                "clientConfig": {
+                    "service": {"name": component.name, "namespace": namespace, "path": "/mutate"},
+                },
+                # Fails open, as the chart does: `devenv secrets check` reports any pod
+                # that came up without its agent.
+                "failurePolicy": "Ignore",
+                "matchPolicy": "Exact",
+                "sideEffects": "None",
+                "timeoutSeconds": 30,
+                # Only the platform's namespaces, so a shared cluster's other pods are untouched.
+                "namespaceSelector": {"matchLabels": dict(PART_OF)},
+                "objectSelector": {
+                    "matchExpressions": [
+                        {"key": COMPONENT_LABEL, "operator": "NotIn", "values": [component.name]}
+                    ]
+                },
+                "rules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["pods"],
+                    }
+                ],
+            }
+        ],
+    }
+    return [
+        *component_objects(context, component, pod_spec=pod_spec, token=True),
+        cluster_role,
+        binding,
+        webhook,
+    ]

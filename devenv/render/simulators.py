@@ -1,0 +1,61 @@
+"""External endpoints' dev simulators (the cloud-API simulator): a selector-less
+Service in the cluster, and the EndpointSlice that points it at the simulator
+`devenv up` runs outside the cluster, so calls leave the pod network as real
+cloud API calls do."""
+
+from __future__ import annotations
+
+from devenv.render.objects import Manifest, metadata
+from devenv.topology.labels import SERVICE_NAME_LABEL, SIMULATES_LABEL
+from devenv.topology.model import Topology
+
+__all__ = [
+    "render_simulator_endpoints",
+    "render_simulator_services",
+    "simulator_config",
+    "simulator_container",
+]
+
+
+def simulator_container(topology: Topology, endpoint: str) -> str:
+    """The container `up` runs for an external endpoint's simulator."""
+    return f"{topology.cluster.name}-{endpoint}-simulator"
+
+
+def render_simulator_services(topology: Topology, namespace: str) -> list[Manifest]:
+    """Selector-less Services for external endpoints with a dev simulator."""
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": metadata(spec.simulator.service, namespace, labels={SIMULATES_LABEL: name}),
+            "spec": {"ports": [{"port": spec.simulator.port, "protocol": "TCP"}]},
+        }
+        for name, spec in topology.spec.external.items()
+        if spec.simulator is not None and spec.simulator.namespace == namespace
+    ]
+
+
+def render_simulator_endpoints(topology: Topology, endpoint: str, address: str) -> Manifest:
+    """The EndpointSlice that sends the simulator Service's traffic to ``address``."""
+    simulator = topology.spec.external[endpoint].simulator
+    assert simulator is not None  # noqa: S101 - only endpoints with a simulator get here
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": metadata(
+            f"{simulator.service}-simulator",
+            simulator.namespace,
+            labels={SERVICE_NAME_LABEL: simulator.service},
+        ),
+        "addressType": "IPv4",
+        "ports": [{"port": simulator.port, "protocol": "TCP"}],
+        "endpoints": [{"addresses": [address]}],
+    }
+
+
+def simulator_config(topology: Topology, endpoint: str) -> dict[str, object]:
+    """The ``STUB_CONFIG`` of a simulator: a stub in the cloud-api role."""
+    simulator = topology.spec.external[endpoint].simulator
+    assert simulator is not None  # noqa: S101 - only endpoints with a simulator get here
+    return {"component": endpoint, "kind": "cloud-api", "port": simulator.port}

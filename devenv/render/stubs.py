@@ -1,0 +1,175 @@
+"""The stub services: what each plays (its ``STUB_CONFIG``), and its pod, with
+the OpenBao agent annotations that make the injector write its secrets as files.
+
+Secrets never appear here: stubs get theirs as files from the agent (§6.1).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from devenv.render.context import RenderContext
+from devenv.render.objects import (
+    RESTRICTED_CONTAINER,
+    Manifest,
+    component_objects,
+    container_ports,
+    pod_security,
+)
+from devenv.secrets.files import (
+    KV_MOUNT,
+    SECRETS_DIR,
+    STATIC_SECRET_RENDER_INTERVAL,
+    TLS_DIR,
+    secret_file_template,
+)
+from devenv.topology.labels import AGENT_ANNOTATION_PREFIX
+from devenv.topology.model import ComponentSpec, Topology
+from devenv.topology.sizing import Footprint
+
+__all__ = ["render_stub", "service_url", "stub_config", "tls_secret_name"]
+
+STUB_UID = 10001
+
+
+def service_url(topology: Topology, name: str) -> str:
+    component = topology.components[name]
+    port = component.primary_port
+    scheme = "https" if component.probe_scheme == "HTTPS" else "http"
+    host = f"{name}.{component.namespace}.svc.cluster.local"
+    return f"{scheme}://{host}:{port.exposed_port}"
+
+
+def tls_secret_name(component: ComponentSpec) -> str:
+    return f"{component.name}-tls"
+
+
+def injection_annotations(
+    topology: Topology, component: ComponentSpec, agent: Footprint, agent_image: str
+) -> dict[str, str]:
+    """The vault.hashicorp.com/* annotations that make the injector write the secrets."""
+    secrets = topology.injected_secrets(component)
+    if not secrets:
+        return {}
+    resources = agent.as_resources()
+    prefix = AGENT_ANNOTATION_PREFIX
+    annotations = {
+        f"{prefix}agent-inject": "true",
+        f"{prefix}role": component.name,
+        f"{prefix}agent-pre-populate": "true",
+        # Named per pod (not only in the injector's defaults) so that a new agent
+        # image changes the pod template and rolls the pods.
+        f"{prefix}agent-image": agent_image,
+        f"{prefix}template-static-secret-render-interval": STATIC_SECRET_RENDER_INTERVAL,
+        f"{prefix}agent-requests-cpu": resources["requests"]["cpu"],
+        f"{prefix}agent-requests-mem": resources["requests"]["memory"],
+        f"{prefix}agent-limits-cpu": resources["limits"]["cpu"],
+        f"{prefix}agent-limits-mem": resources["limits"]["memory"],
+    }
+    for secret in secrets:
+        path = topology.secrets[secret].path
+        annotations[f"{prefix}agent-inject-secret-{secret}"] = f"{KV_MOUNT}/data/{path}"
+        annotations[f"{prefix}agent-inject-template-{secret}"] = secret_file_template(path)
+    return annotations
+
+
+def stub_config(topology: Topology, component: ComponentSpec) -> dict[str, Any]:
+    """What a stub needs to play its role. Names and addresses only, never values."""
+    calls = {
+        target: service_url(topology, target)
+        for target in component.calls
+        if target in topology.components and topology.components[target].is_stub
+    }
+    checks: dict[str, Any] = {}
+    if "postgresql-timescaledb" in component.calls:
+        checks["postgres"] = {"secret": "database-url"}
+    if "redis" in component.calls:
+        checks["redis"] = {
+            "address": "redis.finops-data.svc.cluster.local:6379",
+            "secret": "redis-password",
+        }
+    return {
+        "component": component.name,
+        "kind": component.kind,
+        "zone": component.zone,
+        "port": component.primary_port.port,
+        "tls": component.probe_scheme == "HTTPS",
+        "calls": calls,
+        "external_calls": sorted(t for t in component.calls if t in topology.spec.external),
+        "external_urls": {
+            target: url
+            for target in component.calls
+            if target in topology.spec.external
+            and (url := topology.spec.external[target].simulator_url())
+        },
+        "secrets": topology.injected_secrets(component),
+        "runtime_secrets": [
+            s for s in component.secrets if topology.secrets[s].injection == "runtime"
+        ],
+        "secrets_dir": SECRETS_DIR,
+        "checks": checks,
+    }
+
+
+def _http_probe(component: ComponentSpec, path: str, period: int, failures: int) -> Manifest:
+    # Generous timeouts: on a loaded laptop a throttled container answers late,
+    # and a liveness restart then only makes it worse.
+    return {
+        "httpGet": {
+            "path": path,
+            "port": component.primary_port.name,
+            "scheme": component.probe_scheme,
+        },
+        "periodSeconds": period,
+        "timeoutSeconds": 5,
+        "failureThreshold": failures,
+    }
+
+
+def render_stub(context: RenderContext, component: ComponentSpec) -> list[Manifest]:
+    topology = context.topology
+    sizing = context.sizing(component)
+    annotations = (
+        injection_annotations(topology, component, sizing.secret_agent, context.image("openbao"))
+        if sizing.secret_agent
+        else {}
+    )
+    mounts: list[Manifest] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - its own tmpfs
+    container: Manifest = {
+        "name": "stub",
+        "image": context.image(component.image),
+        "imagePullPolicy": "IfNotPresent",
+        "env": [
+            {
+                "name": "STUB_CONFIG",
+                "value": json.dumps(stub_config(topology, component), sort_keys=True),
+            },
+        ],
+        "ports": container_ports(component),
+        "livenessProbe": _http_probe(component, "/health", 10, 6),
+        "readinessProbe": _http_probe(component, "/ready", 5, 3),
+        "resources": sizing.container.as_resources(),
+        "securityContext": RESTRICTED_CONTAINER,
+        "volumeMounts": mounts,
+    }
+    volumes: list[Manifest] = [
+        {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}
+    ]
+    if component.probe_scheme == "HTTPS":
+        # The serving certificate: `devenv up` creates this Secret (cert-manager's job in §6.2).
+        volumes.append(
+            {
+                "name": "tls",
+                "secret": {"secretName": tls_secret_name(component), "defaultMode": 0o440},
+            }
+        )
+        mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
+    pod_spec = {
+        "securityContext": pod_security(STUB_UID),
+        "containers": [container],
+        "volumes": volumes,
+    }
+    return component_objects(
+        context, component, pod_spec=pod_spec, token=bool(annotations), annotations=annotations
+    )

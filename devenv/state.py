@@ -1,0 +1,71 @@
+"""devenv's own state on this machine, never in the repository.
+
+``$XDG_STATE_HOME/finops-devenv/<cluster>/`` (default ``~/.local/state``) holds
+the generated dev credentials (mode 0600) and the record of what `up` did,
+which also answers the one rule for the kube context: every command that talks
+to a cluster uses the ``--context`` given, else the context of the environment
+`up` recorded, else the topology's kind cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from devenv.errors import ConfigError
+from devenv.tools.kind import kind_context
+
+__all__ = [
+    "environment_context",
+    "read_json",
+    "record_path",
+    "state_dir",
+    "write_private_json",
+]
+
+
+def state_dir(cluster: str, environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = Path(env.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "finops-devenv" / cluster
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise ConfigError(
+            f"{path}: unreadable state ({error})",
+            hint="move the file aside; devenv recreates it (dev secrets are then regenerated)",
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object", hint="move the file aside")
+    return data
+
+
+def write_private_json(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically, readable by this user only (it may hold dev credentials)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+    tmp.replace(path)
+
+
+def record_path(cluster: str) -> Path:
+    """The record of what `up` did (and created) for the topology's cluster."""
+    return state_dir(cluster) / "up-record.json"
+
+
+def environment_context(cluster: str, given: str | None = None) -> str:
+    """The kube context a command talks to: ``given``, else the one `up` recorded,
+    else the kind cluster's (what `up` creates). Never kubectl's current context."""
+    if given:
+        return given
+    recorded = (read_json(record_path(cluster)) or {}).get("context")
+    return str(recorded) if recorded else kind_context(cluster)

@@ -1,0 +1,11 @@
+"""The only code that starts processes: one subprocess wrapper and one wrapper
+per external program.
+
+Owns ``process`` (argument lists, the program found in devenv's own environment
+first, errors with the command and its stderr), ``kubectl``, ``kind`` and
+``docker`` (argument builders and the few operations devenv needs), the local
+registry (``registry``) and the stub image builder (``build``).
+
+Must not: decide what to deploy. Callers (``apply``, ``verify``) say what; these
+modules say how, and tests fake them at their methods.
+"""

@@ -1,0 +1,101 @@
+"""docker, through the one subprocess wrapper: the commands devenv runs, each
+built in one place (argument lists only)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from devenv.tools.process import run
+
+__all__ = ["KIND_NETWORK", "Docker"]
+
+KIND_NETWORK = "kind"  # the Docker network kind puts its nodes on
+
+
+class Docker:
+    """The Docker engine the docker CLI talks to."""
+
+    def info(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(
+            run(["docker", "info", "--format", "{{json .}}"], timeout=30).stdout
+        )
+        return data
+
+    def server_version(self) -> str:
+        return run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=30).stdout.strip()
+
+    def image_id(self, reference: str) -> str | None:
+        """The local image's ID, or None when the engine does not have it."""
+        result = run(
+            ["docker", "image", "inspect", "--format", "{{.Id}}", reference],
+            check=False, timeout=60,
+        )  # fmt: skip
+        return result.stdout.strip() if result.returncode == 0 else None
+
+    def build(self, argv: Sequence[str]) -> None:
+        run(["docker", "build", *argv], timeout=1800)
+
+    def push(self, reference: str) -> None:
+        run(["docker", "push", reference], timeout=900)
+
+    def run_detached(
+        self,
+        name: str,
+        image: str,
+        *,
+        network: str,
+        options: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        command: Sequence[str] = (),
+    ) -> None:
+        """Start a container in the background, replacing one of the same name."""
+        self.remove(name)
+        env_args = [arg for key, value in (env or {}).items() for arg in ("-e", f"{key}={value}")]
+        run(
+            ["docker", "run", "-d", "--name", name, "--network", network,
+             *options, *env_args, image, *command],
+            timeout=300,
+        )  # fmt: skip
+
+    def remove(self, name: str) -> None:
+        """Remove a container if it exists (running or not)."""
+        run(["docker", "rm", "-f", name], check=False, timeout=60)
+
+    def is_running(self, name: str) -> bool:
+        result = run(
+            ["docker", "inspect", "-f", "{{.State.Running}}", name], check=False, timeout=30
+        )
+        return result.returncode == 0 and result.stdout.strip() == "true"
+
+    def networks(self, name: str) -> set[str]:
+        listing = run(
+            ["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", name], timeout=30
+        ).stdout
+        return set(json.loads(listing or "{}") or {})
+
+    def connect(self, network: str, name: str) -> None:
+        run(["docker", "network", "connect", network, name], timeout=60)
+
+    def address(self, name: str, network: str = KIND_NETWORK) -> str:
+        """A container's IPv4 address on a Docker network (e.g. a simulator on kind's)."""
+        template = f"{{{{.NetworkSettings.Networks.{network}.IPAddress}}}}"
+        return run(["docker", "inspect", "-f", template, name], timeout=30).stdout.strip()
+
+    def exec(
+        self, name: str, argv: Sequence[str], *, input_text: str | None = None, check: bool = True
+    ) -> str | None:
+        """Run a command in a container; its output, or None when it failed and not ``check``."""
+        flags = ["-i"] if input_text is not None else []
+        result = run(
+            ["docker", "exec", *flags, name, *argv], input_text=input_text, check=check, timeout=60
+        )
+        return result.stdout if result.returncode == 0 else None
+
+    def logs(self, name: str, *, tail: int = 2000) -> str:
+        return run(["docker", "logs", "--tail", str(tail), name], timeout=60).stdout
+
+    def ports(self, name: str) -> str:
+        """The container's published ports as `docker port` lists them ("" when none)."""
+        return run(["docker", "port", name], check=False, timeout=20).stdout

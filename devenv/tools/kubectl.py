@@ -1,0 +1,94 @@
+"""kubectl, through the one subprocess wrapper: argument builders and the few
+operations devenv needs (get as JSON, apply from stdin, port-forward, raw GET
+through the API server)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import select
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from devenv.errors import CommandFailed, ToolError
+from devenv.tools.process import Result, run, spawn
+
+__all__ = ["Kubectl"]
+
+_FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+)")
+
+
+class Kubectl:
+    """kubectl bound to one context (None: the current one)."""
+
+    def __init__(self, context: str | None = None) -> None:
+        self.context = context
+
+    def argv(self, *args: str) -> list[str]:
+        prefix = ["kubectl"] + (["--context", self.context] if self.context else [])
+        return [*prefix, *args]
+
+    def run(self, *args: str, check: bool = True, timeout: float = 30) -> Result:
+        """Run ``kubectl [--context C] ARGS``; the result even when it failed, unless ``check``."""
+        return run(self.argv(*args), check=check, timeout=timeout)
+
+    def get_json(self, *args: str) -> dict[str, Any]:
+        result = run(self.argv("get", *args, "-o", "json"), timeout=60)
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data
+
+    def raw(self, path: str, *, timeout: float = 15) -> str:
+        """GET through the API server (e.g. a pod's port via its proxy subresource)."""
+        return run(self.argv("get", "--raw", path), timeout=timeout).stdout
+
+    def apply(self, manifest_yaml: str, *extra: str) -> str:
+        """Apply from stdin: secrets in the manifests never reach argv or logs."""
+        argv = self.argv("apply", *extra, "-f", "-")
+        return run(argv, input_text=manifest_yaml, timeout=300).stdout
+
+    @contextlib.contextmanager
+    def port_forward(
+        self, namespace: str, target: str, port: int, *, timeout: float = 20
+    ) -> Iterator[int]:
+        """Forward a free local port to ``target`` (e.g. svc/openbao); yields the local port."""
+        process = spawn(self.argv("port-forward", "-n", namespace, target, f":{port}"))
+        try:
+            yield self._local_port(process, timeout, f"{namespace}/{target}:{port}")
+        finally:
+            process.terminate()
+            with contextlib.suppress(Exception):
+                process.wait(timeout=5)
+
+    @staticmethod
+    def _local_port(process: Any, timeout: float, what: str) -> int:
+        deadline = time.monotonic() + timeout
+        assert process.stdout is not None  # noqa: S101 - spawn pipes stdout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                stderr = process.stderr.read() if process.stderr else ""
+                raise CommandFailed(["kubectl", "port-forward", what], process.returncode, stderr)
+            ready, _, _ = select.select([process.stdout], [], [], 0.2)
+            if ready:
+                match = _FORWARDING.search(process.stdout.readline())
+                if match:
+                    return int(match.group(1))
+        raise ToolError(
+            f"kubectl port-forward to {what} did not start within {timeout:.0f}s",
+            hint="is the pod running? `devenv status` shows it",
+        )
+
+
+def pod_proxy_path(namespace: str, pod: str, port: int, path: str, *, https: bool) -> str:
+    scheme = "https:" if https else ""
+    return f"/api/v1/namespaces/{namespace}/pods/{scheme}{pod}:{port}/proxy{path}"
+
+
+# The containers the OpenBao agent injector adds to a pod.
+AGENT_CONTAINER = "vault-agent"
+AGENT_INIT_CONTAINER = "vault-agent-init"
+
+
+def container_names(pod: dict[str, Any], key: str = "containers") -> Sequence[str]:
+    return [c["name"] for c in pod.get("spec", {}).get(key, [])]

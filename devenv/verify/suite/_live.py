@@ -1,0 +1,129 @@
+"""The live environment as the integration suite sees it: pods, probes, logs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from devenv.render.simulators import simulator_container
+from devenv.tools.docker import Docker
+from devenv.tools.kubectl import Kubectl, pod_proxy_path
+from devenv.tools.process import run
+from devenv.topology.model import ComponentSpec, Topology
+
+EXTERNAL_CONTAINERS = {"internet": (80, 443), "cloud-apis": (443,)}
+_LISTENER = (
+    "import socket, threading, time\n"
+    "def serve(port):\n"
+    "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "    s.bind(('0.0.0.0', port)); s.listen(64)\n"
+    "    while True: s.accept()[0].close()\n"
+    "for p in PORTS: threading.Thread(target=serve, args=(p,), daemon=True).start()\n"
+    "time.sleep(10**9)\n"
+)
+
+
+@dataclass
+class Live:
+    topology: Topology
+    context: str
+
+    @property
+    def kubectl(self) -> Kubectl:
+        return Kubectl(self.context)
+
+    def pods(self, component: ComponentSpec) -> list[dict[str, Any]]:
+        items = self.kubectl.get_json(
+            "pods", "-n", component.namespace, "-l", f"app.kubernetes.io/name={component.name}"
+        ).get("items", [])
+        return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+    def pod_name(self, component: ComponentSpec) -> str:
+        pods = self.pods(component)
+        if not pods:
+            raise AssertionError(f"{component.name}: no pod")
+        return str(pods[0]["metadata"]["name"])
+
+    def get(self, component: ComponentSpec, path: str) -> tuple[int, dict[str, Any] | str]:
+        """GET a pod's port through the API server's proxy: (status, body)."""
+        proxy = pod_proxy_path(
+            component.namespace, self.pod_name(component), component.primary_port.port, path,
+            https=component.probe_scheme == "HTTPS",
+        )  # fmt: skip
+        result = run(self.kubectl.argv("get", "--raw", proxy), check=False, timeout=20)
+        if result.returncode == 0:
+            return 200, _json_or_text(result.stdout)
+        # kubectl prints the pod's error body for 5xx; keep the status for the caller.
+        status = 503 if "503" in result.stderr or "ServiceUnavailable" in result.stderr else 0
+        return status, result.stderr.strip()
+
+    def exec_python(self, component: ComponentSpec, args: Sequence[str], stdin: str = "") -> str:
+        argv = self.kubectl.argv(
+            "exec", "-i", "-n", component.namespace, self.pod_name(component), "-c", "stub",
+            "--", "python", *args,
+        )  # fmt: skip
+        return run(argv, input_text=stdin, timeout=60).stdout
+
+    def probe_row(
+        self, component: ComponentSpec, targets: Sequence[tuple[str, int]], timeout: float = 1.5
+    ) -> list[bool]:
+        out = self.exec_python(
+            component, ["-m", "finops_stub.probe", "--batch", "--timeout", str(timeout)],
+            stdin=json.dumps(list(targets)),
+        )  # fmt: skip
+        return [bool(v) for v in json.loads(out)]
+
+    def probe_rows(
+        self, rows: Iterable[tuple[ComponentSpec, Sequence[tuple[str, int]]]], parallel: int = 6
+    ) -> dict[str, list[bool]]:
+        rows = list(rows)
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            results = pool.map(lambda row: self.probe_row(row[0], row[1]), rows)
+            return {
+                component.name: result for (component, _), result in zip(rows, results, strict=True)
+            }
+
+    def simulator_logs(self, endpoint: str) -> str:
+        container = simulator_container(self.topology, endpoint)
+        return Docker().logs(container)
+
+    def logs(self, component: ComponentSpec) -> str:
+        argv = self.kubectl.argv(
+            "logs", "-n", component.namespace, self.pod_name(component), "-c", "stub", "--tail=2000"
+        )
+        return run(argv, timeout=60).stdout
+
+
+def _json_or_text(text: str) -> dict[str, Any] | str:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, dict) else text
+
+
+def start_external_endpoints(network: str, image: str, prefix: str) -> dict[str, str]:
+    """Containers on the cluster's Docker network standing in for the internet and
+    the cloud APIs, listening on their ports: {endpoint: IP address}."""
+    docker = Docker()
+    addresses = {}
+    for name, ports in EXTERNAL_CONTAINERS.items():
+        container = f"{prefix}-{name}"
+        script = _LISTENER.replace("PORTS", repr(list(ports)))
+        docker.run_detached(
+            container, image, network=network, options=["--user", "0", "--entrypoint", "python"],
+            command=["-c", script],
+        )  # fmt: skip
+        addresses[name] = docker.address(container, network)
+    time.sleep(1)
+    return addresses
+
+
+def stop_external_endpoints(prefix: str) -> None:
+    docker = Docker()
+    for name in EXTERNAL_CONTAINERS:
+        docker.remove(f"{prefix}-{name}")

@@ -1,0 +1,41 @@
+"""End to end: one request over HTTPS from the host, through the kind port
+mapping, across the agent layers, with one request id in every hop's log."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+
+from devenv.render.kind_config import GATEWAY_HOST_PORT
+from devenv.verify.suite._live import Live
+
+# Ends at the cloud-API simulator, outside the cluster (devenv up runs it).
+ROUTE = ["ag-ui-server", "coordinator-agent", "cost-agent", "aws-mcp", "cloud-apis"]
+
+
+def test_one_request_through_every_layer(live: Live) -> None:
+    request_id = f"it-{uuid.uuid4().hex[:12]}"
+    # The gateway's certificate is devenv's self-signed dev certificate.
+    answer = httpx.post(
+        f"https://127.0.0.1:{GATEWAY_HOST_PORT}/call",
+        json={"route": ROUTE},
+        headers={"X-Request-ID": request_id},
+        verify=False,  # noqa: S501 - dev certificate, checked by its own tests
+        timeout=20,
+    )
+    assert answer.status_code == 200, answer.text
+    hop, seen = answer.json(), []
+    while hop:
+        seen.append(hop["component"])
+        assert hop["request_id"] == request_id, hop
+        hop = (hop.get("hops") or [None])[0]
+    assert seen == ["api-gateway", *ROUTE]
+    time.sleep(1)
+    for name in seen:
+        if name in live.topology.components:
+            logs = live.logs(live.topology.components[name])
+        else:  # the simulator runs outside the cluster
+            logs = live.simulator_logs(name)
+        assert request_id in logs, f"{name}: no log line with request id {request_id}"

@@ -1,0 +1,78 @@
+"""Secret injection (§6): agents and files as OpenBao has them, least privilege
+from inside a pod, and a rotation that reaches the pod without a restart."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from devenv.secrets.bootstrap import rotate
+from devenv.secrets.connection import openbao_session
+from devenv.verify.injection import check_injection, expected_hashes
+from devenv.verify.suite._live import Live
+
+PROBE_COMPONENT = "cost-agent"
+_LOGIN_AND_READ = """
+import json, sys, urllib.request, urllib.error
+base = "http://openbao.finops-data.svc:8200/v1/"
+jwt = open("/var/run/secrets/kubernetes.io/serviceaccount/token").read()
+login = urllib.request.Request(base + "auth/kubernetes/login", method="POST",
+    data=json.dumps({"role": sys.argv[1], "jwt": jwt}).encode())
+token = json.load(urllib.request.urlopen(login, timeout=5))["auth"]["client_token"]
+codes = {}
+for path in sys.argv[2:]:
+    request = urllib.request.Request(base + "secret/data/" + path, headers={"X-Vault-Token": token})
+    try:
+        codes[path] = urllib.request.urlopen(request, timeout=5).status
+    except urllib.error.HTTPError as error:
+        codes[path] = error.code
+print(json.dumps(codes))
+"""
+
+
+def test_every_injected_pod_has_its_agent_and_files(live: Live) -> None:
+    with openbao_session(live.topology, address=None, context=live.context) as client:
+        expected = expected_hashes(client, live.topology)
+    results = check_injection(live.topology, live.kubectl, expected)
+    problems = [f"{r.component} ({r.pod}): {p}" for r in results for p in r.problems]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_pod_token_reads_only_its_own_paths(live: Live) -> None:
+    component = live.topology.components[PROBE_COMPONENT]
+    own = [live.topology.secrets[s].path for s in component.secrets]
+    others = [s.path for n, s in live.topology.secrets.items() if n not in component.secrets]
+    out = live.exec_python(component, ["-c", _LOGIN_AND_READ, component.name, *own, *others])
+    codes = json.loads(out.strip().splitlines()[-1])
+    assert {path: codes[path] for path in own} == dict.fromkeys(own, 200)
+    assert {path: codes[path] for path in others} == dict.fromkeys(others, 403)
+
+
+def test_rotation_reaches_the_pod_without_restart(
+    live: Live, record_property: Callable[[str, object], None]
+) -> None:
+    component = live.topology.components[PROBE_COMPONENT]
+    secret = component.secrets[0]
+    before_pod = live.pods(component)[0]
+    restarts = [c["restartCount"] for c in before_pod["status"]["containerStatuses"]]
+
+    def version() -> int | None:
+        status, body = live.get(component, "/secrets")
+        if status != 200 or not isinstance(body, dict):
+            return None
+        return {s["name"]: s["version"] for s in body["secrets"]}.get(secret)
+
+    start_version = version()
+    with openbao_session(live.topology, address=None, context=live.context) as client:
+        new_version = rotate(client, live.topology, [secret])[secret]
+    rotated = time.monotonic()
+    while time.monotonic() - rotated < 60 and version() != new_version:
+        time.sleep(1)
+    took = time.monotonic() - rotated
+    record_property("rotation_seconds", round(took, 1))
+    assert version() == new_version, f"{secret}: still version {version()} after {took:.0f}s"
+    after_pod = live.pods(component)[0]
+    assert after_pod["metadata"]["name"] == before_pod["metadata"]["name"]
+    assert [c["restartCount"] for c in after_pod["status"]["containerStatuses"]] == restarts
+    print(f"{secret}: version {start_version} -> {new_version} in the pod after {took:.1f}s")

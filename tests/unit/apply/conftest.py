@@ -1,0 +1,41 @@
+"""A cluster double at the kubectl wrapper's methods (the one boundary these
+tests do not own): what the cluster lists, and which OpenBao pod it runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from devenv.errors import ToolError
+from devenv.render import Manifest
+from devenv.tools.kubectl import Kubectl
+from devenv.tools.process import Result
+
+
+@dataclass
+class ClusterDouble:
+    live: list[Manifest] = field(default_factory=list)  # devenv's objects in the cluster
+    refuse_listing: str | None = None  # the API server's refusal, e.g. RBAC
+    openbao_pod: str = "openbao-pod-uid/0"  # uid/restarts of OpenBao's pod
+    listings: int = 0
+
+    def get_json(self, *args: str) -> dict[str, Any]:
+        self.listings += 1
+        if self.refuse_listing is not None:
+            raise ToolError(self.refuse_listing)
+        return {"items": [{"kind": m["kind"], "metadata": dict(m["metadata"])} for m in self.live]}
+
+    def run(self, *args: str, check: bool = True, timeout: float = 30) -> Result:
+        if args[:2] == ("get", "pods"):
+            return Result(("kubectl", *args), 0, self.openbao_pod + " ", "")
+        raise AssertionError(f"unexpected kubectl {' '.join(args)}")
+
+
+@pytest.fixture
+def cluster(monkeypatch: pytest.MonkeyPatch) -> ClusterDouble:
+    double = ClusterDouble()
+    monkeypatch.setattr(Kubectl, "get_json", lambda _, *args: double.get_json(*args))
+    monkeypatch.setattr(Kubectl, "run", lambda _, *args, **kw: double.run(*args, **kw))
+    return double
