@@ -1,10 +1,11 @@
 """Stage 4, making the environment real: ``up``, ``down``, compose and doctor.
 
-Owns the phase engine (``engine``: the record, content hashes, the drift check,
-skip decisions, one polling helper), one module per phase in the order they run
-(``phases``), ``up`` (building images and rendering once, then the phases),
-``down`` (exactly what ``up`` created), ``compose`` (the same environment under
-docker compose) and ``doctor`` (is this machine ready).
+Owns the phase engine (``engine``: the run context, the record, content hashes,
+the drift check, skip decisions), waiting for the cluster (``waiting``: one
+polling helper, readiness and its evidence), one module per phase in the order
+they run (``phases``), ``up`` (building images and rendering once, then the
+phases), ``down`` (exactly what ``up`` created), ``compose`` (the same
+environment under docker compose) and ``doctor`` (is this machine ready).
 
 Must not: build manifests by hand (``render`` does) or run a program except
 through ``tools``.

@@ -11,7 +11,7 @@ import gzip
 import platform
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,11 @@ from devenv.errors import DevenvError
 from devenv.render.kind_config import GATEWAY_HOST_PORT as GATEWAY_PORT
 from devenv.tools.docker import Docker
 from devenv.tools.process import run
-from devenv.topology.images import ImageSet
+from devenv.topology.images import ImageSet, resolve_images
 from devenv.topology.model import Topology
 from devenv.topology.sizing import Footprint, namespace_footprint
 
-__all__ = ["Check", "Facts", "evaluate", "gather_facts"]
+__all__ = ["Check", "Facts", "diagnose", "evaluate", "gather_facts"]
 
 MIN_KIND = (0, 24)  # older kindnet ignores NetworkPolicies
 MIN_KUBECTL = (1, 31)
@@ -206,3 +206,18 @@ def gather_facts(cluster_name: str, *, probe: Callable[[int], bool] = _port_busy
 
 def _our_cluster_holds_port(cluster_name: str) -> bool:
     return f":{GATEWAY_PORT}" in Docker().ports(f"{cluster_name}-control-plane")
+
+
+def diagnose(
+    topology: Topology, profile: str, images_file: Path | None, environ: Mapping[str, str]
+) -> list[Check]:
+    """Every check for this machine, the image overrides' included: a bad override
+    file is a failed row (checked against the catalog alone), not an abort."""
+    try:
+        images = resolve_images(images_file, environ)
+        given = "none given" if images_file is None else f"{images_file} parses, names known images"
+        overrides = Check("image overrides", True, given)
+    except DevenvError as error:
+        images = resolve_images(None, {})
+        overrides = Check("image overrides", False, error.message, error.hint or "")
+    return [*evaluate(gather_facts(topology.cluster.name), topology, profile, images), overrides]

@@ -22,6 +22,7 @@ from devenv.apply.engine import (
 from devenv.apply.phases import PHASES
 from devenv.apply.phases.preflight import preflight
 from devenv.apply.waiting import is_ready, workloads
+from devenv.errors import ConfigError
 from devenv.render import render_manifests
 from devenv.render.kind_config import GATEWAY_HOST_PORT
 from devenv.tools.build import build_images, plan_builds
@@ -58,11 +59,18 @@ def run_up(
 ) -> list[PhaseResult]:
     """Preflight, prepare, then every phase; skips those whose inputs did not change."""
     started = time.monotonic()
+    _check_paths(options)
     detail = preflight(options)
     run = prepare(topology, options, report)
     first = PhaseResult("preflight", time.monotonic() - started, skipped=False, detail=detail)
     on_phase(first)
     return [first, *run_phases(run, PHASES, on_phase)]
+
+
+def _check_paths(options: UpOptions) -> None:
+    for path in [*options.addon_manifests, *filter(None, [options.cni_manifests])]:
+        if not path.exists():
+            raise ConfigError(f"{path}: no such file or directory")
 
 
 def summary_rows(topology: Topology, context: str) -> list[Mapping[str, Any]]:

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from devenv.errors import DevenvError
 
-__all__ = ["err_console", "out_console", "report_error", "write_data"]
+__all__ = ["err_console", "out_console", "report_error", "verdict", "write_data"]
 
 out_console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -27,3 +27,8 @@ def report_error(error: DevenvError) -> None:
         err_console.print(f"  {escape(line)}", highlight=False)
     if error.hint:
         err_console.print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False)
+
+
+def verdict(ok: bool) -> str:
+    """The ok/FAIL cell of a check's row (doctor, secrets check)."""
+    return "[green]ok[/]" if ok else "[red]FAIL[/]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,7 +12,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from devenv.cli._console import err_console, out_console, write_data
+from devenv.cli._console import err_console, out_console, verdict, write_data
 from devenv.cli._options import (
     ContextOption,
     ImagesOption,
@@ -81,14 +82,10 @@ def up_command(
 ) -> None:
     """Create (or reuse) the cluster and deploy everything; skips what did not change."""
     from devenv.apply.up import UpOptions, run_up, summary_rows
-    from devenv.errors import ConfigError
     from devenv.tools.kind import kind_context
 
     loaded = load(topology, profile)
     target = kube_context(loaded, context)
-    for path in [*(addon_manifests or []), *filter(None, [cni_manifests])]:
-        if not path.exists():
-            raise ConfigError(f"{path}: no such file or directory")
     options = UpOptions(
         profile=profile,
         images=images(images_file),
@@ -208,19 +205,10 @@ def doctor_command(
     as_json: JsonOption = False,
 ) -> None:
     """Check this machine for `devenv up`: one row per check, a hint for each failure."""
-    from devenv.apply.doctor import Check, evaluate, gather_facts
-    from devenv.errors import CheckFailed, DevenvError
+    from devenv.apply.doctor import diagnose
+    from devenv.errors import CheckFailed
 
-    loaded = load(topology, profile)
-    try:
-        image_set = images(images_file)
-        given = "none given" if images_file is None else f"{images_file} parses, names known images"
-        override_check = Check("image overrides", True, given)
-    except DevenvError as error:
-        image_set = images(None)
-        override_check = Check("image overrides", False, error.message, error.hint or "")
-    facts = gather_facts(loaded.cluster.name)
-    checks = [*evaluate(facts, loaded, profile, image_set), override_check]
+    checks = diagnose(load(topology, profile), profile, images_file, os.environ)
     if as_json:
         write_data(json.dumps([c.as_dict() for c in checks], indent=2) + "\n")
     else:
@@ -228,8 +216,7 @@ def doctor_command(
         for header in ("check", "", "detail", "fix"):
             table.add_column(header, overflow="fold")
         for check in checks:
-            verdict = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
-            table.add_row(check.name, verdict, check.detail, check.hint)
+            table.add_row(check.name, verdict(check.ok), check.detail, check.hint)
         out_console.print(table)
     failed = [c for c in checks if not c.ok]
     if failed:

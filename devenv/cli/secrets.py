@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from devenv.cli._console import err_console, out_console, write_data
+from devenv.cli._console import err_console, out_console, verdict, write_data
 from devenv.cli._options import ContextOption, ProfileOption, TopologyOption, kube_context, load
 
 AddressOption = Annotated[
@@ -78,33 +77,16 @@ def rotate_command(
     context: ContextOption = None,
 ) -> None:
     """Write a new version; agents render it within their interval, no restart."""
-    from devenv.errors import ConfigError
-    from devenv.secrets.bootstrap import rotate
-    from devenv.secrets.connection import credentials_path, dev_credentials, openbao_session
-    from devenv.secrets.dev_values import save_credentials
+    from devenv.secrets.files import STATIC_SECRET_RENDER_INTERVAL
+    from devenv.secrets.rotation import rotate_secrets
 
     loaded = load(topology, "dev")
-    if all_secrets == bool(names):
-        raise ConfigError(
-            "name the secrets to rotate, or pass --all (not both)",
-            hint="`devenv secrets list` shows them",
-        )
-    chosen = list(loaded.secrets) if all_secrets else list(names or [])
-    credentials = dev_credentials(loaded)
-    seeds = {name: dict(fields) for name, fields in credentials.seeds.items()}
-
-    def remember(name: str, values: dict[str, object]) -> None:
-        # Kept so that a restarted (in-memory) OpenBao is re-seeded with it.
-        if name in seeds:
-            seeds[name] = {k: str(v) for k, v in values.items()}
-
-    with openbao_session(loaded, address=address, context=kube_context(loaded, context)) as client:
-        versions = rotate(client, loaded, chosen, on_rotated=remember)
-    save_credentials(credentials_path(loaded), replace(credentials, seeds=seeds))
+    versions = rotate_secrets(
+        loaded, names or [], all_secrets=all_secrets, address=address,
+        context=kube_context(loaded, context),
+    )  # fmt: skip
     for name, version in versions.items():
         out_console.print(f"{name}: now version {version}")
-    from devenv.secrets.files import STATIC_SECRET_RENDER_INTERVAL
-
     err_console.print(
         f"[dim]agents render new versions within {STATIC_SECRET_RENDER_INTERVAL}"
         " (dev render interval)[/]"
@@ -179,8 +161,7 @@ def check_command(
     results = check_injection(loaded, Kubectl(kube_context(loaded, context)), expected)
     failures = [f"{r.component} ({r.pod}): {p}" for r in results for p in r.problems]
     for result in results:
-        mark = "[green]ok[/]" if result.ok else "[red]FAIL[/]"
-        out_console.print(f"{mark} {result.component} {result.pod}")
+        out_console.print(f"{verdict(result.ok)} {result.component} {result.pod}")
     if failures:
         raise CheckFailed(f"{len(failures)} injection problem(s)", failures)
     err_console.print(f"[green]ok[/] {len(results)} pods have every secret file, as in OpenBao")

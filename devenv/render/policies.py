@@ -148,38 +148,35 @@ class _FlowRenderer:
     # --- the two halves of a flow in one namespace
     def ingress(self, flow: Flow, namespace: str) -> Manifest | None:
         targets = self.local_pods(flow.destinations, namespace)
-        if not targets:
-            return None
         ports = _port_list(p for c in targets for p in c.ports if _wanted(flow, p))
         if not ports:
             return None
         rules = [{"from": self.peers(term), "ports": ports} for term in flow.sources]
-        return _policy(
-            f"{flow.name}-ingress",
-            namespace,
-            self.local_selector(flow.destinations, namespace),
-            rule=flow.name,
-            ref=flow.ref,
-            ingress=rules,
-        )
+        return self._flow_policy(flow, namespace, "ingress", rules)
 
     def egress(self, flow: Flow, namespace: str) -> Manifest | None:
         if not self.local_pods(flow.sources, namespace):
             return None
-        rules = []
-        for term in flow.destinations:
-            ports = self.destination_ports(flow, term)
-            if ports:
-                rules.append({"to": self.peers(term), "ports": ports})
-        if not rules:
-            return None
+        rules = [
+            {"to": self.peers(term), "ports": ports}
+            for term in flow.destinations
+            if (ports := self.destination_ports(flow, term))
+        ]
+        return self._flow_policy(flow, namespace, "egress", rules) if rules else None
+
+    def _flow_policy(
+        self, flow: Flow, namespace: str, direction: str, rules: list[Manifest]
+    ) -> Manifest:
+        """The policy for the local side of a flow: its destinations' ingress or its
+        sources' egress, named and labelled after the flow."""
+        local = flow.destinations if direction == "ingress" else flow.sources
         return _policy(
-            f"{flow.name}-egress",
+            f"{flow.name}-{direction}",
             namespace,
-            self.local_selector(flow.sources, namespace),
+            self.local_selector(local, namespace),
             rule=flow.name,
             ref=flow.ref,
-            egress=rules,
+            **{direction: rules},
         )
 
 

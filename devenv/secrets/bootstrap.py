@@ -5,10 +5,11 @@ every secret. Idempotent: a second run changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from devenv.errors import ConfigError
 from devenv.secrets.client import BaoClient, OpenBaoError
 from devenv.secrets.dev_values import DataAddresses, DevCredentials, rotated_values, secret_values
 from devenv.secrets.files import KV_MOUNT
@@ -25,6 +26,7 @@ __all__ = [
     "list_secrets",
     "policy_document",
     "rotate",
+    "secret_names",
 ]
 
 POLICY_PREFIX = "finops-"
@@ -232,6 +234,22 @@ def list_secrets(client: BaoClient, topology: Topology) -> list[SecretStatus]:
     return statuses
 
 
+def secret_names(topology: Topology, keys: Sequence[str]) -> list[str]:
+    """The secrets named by name or KV path; ConfigError naming the first unknown one.
+    Callers check before their first write: a typo must not leave half a rotation."""
+    by_key = {
+        **{n: n for n in topology.secrets},
+        **{s.path: n for n, s in topology.secrets.items()},
+    }
+    unknown = [key for key in keys if key not in by_key]
+    if unknown:
+        raise ConfigError(
+            f"unknown secret {unknown[0]!r}",
+            hint=f"secrets: {', '.join(sorted(topology.secrets))} (or their KV paths)",
+        )
+    return [by_key[key] for key in keys]
+
+
 def rotate(
     client: BaoClient,
     topology: Topology,
@@ -240,18 +258,8 @@ def rotate(
     on_rotated: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, int]:
     """Write a new version of each named secret (by name or KV path)."""
-    by_key = {
-        **{n: n for n in topology.secrets},
-        **{s.path: n for n, s in topology.secrets.items()},
-    }
-    unknown = [key for key in names if key not in by_key]
-    if unknown:  # before the first write: a typo must not leave half a rotation
-        raise OpenBaoError(
-            f"unknown secret {unknown[0]!r}",
-            hint=f"secrets: {', '.join(sorted(topology.secrets))} (or their KV paths)",
-        )
     versions = {}
-    for name in (by_key[key] for key in names):
+    for name in secret_names(topology, names):
         path = topology.secrets[name].path
         current = client.read_kv(KV_MOUNT, path)
         if current is None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from devenv.errors import ConfigError
 from devenv.state import read_json, write_private_json
 from devenv.topology.model import Topology
 
@@ -108,6 +109,17 @@ def load_or_create_credentials(path: Path, topology: Topology) -> DevCredentials
     if _as_json(credentials) != stored:
         save_credentials(path, credentials)
     return credentials
+
+
+def load_credentials(path: Path, topology: Topology) -> DevCredentials:
+    """The credentials an environment already has; ConfigError when there are none
+    (nothing is created: rotating needs the environment `up` made)."""
+    if not path.exists():
+        raise ConfigError(
+            f"no dev credentials at {path}: no environment has been set up",
+            hint="run `devenv up` (or `devenv compose up`) first",
+        )
+    return load_or_create_credentials(path, topology)
 
 
 def _as_json(credentials: DevCredentials) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devenv.errors import ConfigError
 from devenv.secrets.bootstrap import (
     BootstrapReport,
     KubernetesAuth,
@@ -113,7 +114,7 @@ def test_a_rerun_keeps_rotated_values(
 ) -> None:
     with bao_server.client() as client:
         run_bootstrap(client)
-        with pytest.raises(OpenBaoError, match="unknown secret 'nope'"):
+        with pytest.raises(ConfigError, match="unknown secret 'nope'"):
             rotate(client, topology, ["llm-api-keys", "nope"])  # writes nothing
         versions = rotate(client, topology, ["llm-api-keys"])
         assert versions == {"llm-api-keys": 2}

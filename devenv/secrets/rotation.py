@@ -1,0 +1,45 @@
+"""`devenv secrets rotate`: new versions in OpenBao, kept in devenv's state so a
+restarted (in-memory) OpenBao is re-seeded with them. Every input is checked
+before anything is written."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from devenv.errors import ConfigError
+from devenv.secrets.bootstrap import rotate, secret_names
+from devenv.secrets.connection import credentials_path, openbao_session
+from devenv.secrets.dev_values import load_credentials, save_credentials
+from devenv.topology.model import Topology
+
+__all__ = ["rotate_secrets"]
+
+
+def rotate_secrets(
+    topology: Topology,
+    keys: Sequence[str],
+    *,
+    all_secrets: bool,
+    address: str | None,
+    context: str,
+) -> dict[str, int]:
+    """Rotate the named secrets (names or KV paths), or all; their new versions."""
+    if all_secrets == bool(keys):
+        raise ConfigError(
+            "name the secrets to rotate, or pass --all (not both)",
+            hint="`devenv secrets list` shows them",
+        )
+    names = list(topology.secrets) if all_secrets else secret_names(topology, keys)
+    path = credentials_path(topology)
+    credentials = load_credentials(path, topology)
+    seeds = {name: dict(fields) for name, fields in credentials.seeds.items()}
+
+    def remember(name: str, values: dict[str, object]) -> None:
+        if name in seeds:
+            seeds[name] = {k: str(v) for k, v in values.items()}
+
+    with openbao_session(topology, address=address, context=context) as client:
+        versions = rotate(client, topology, names, on_rotated=remember)
+    save_credentials(path, replace(credentials, seeds=seeds))
+    return versions
