@@ -7,6 +7,7 @@ keeps its traceback.
     DevenvError                 anything the user can fix; has ``hint``
     ├── ConfigError             a file the user gave (or we ship) is wrong
     │   ├── TopologyError       the topology, with one ``Problem`` per defect
+    │   ├── ManifestError       manifests the user gave (``policy --manifests``)
     │   └── ImageOverrideError  an image-override file or variable
     ├── ToolError               an external program
     │   ├── ToolMissing         not on PATH (or too old)
@@ -25,6 +26,7 @@ __all__ = [
     "ConfigError",
     "DevenvError",
     "ImageOverrideError",
+    "ManifestError",
     "Problem",
     "ToolError",
     "ToolMissing",
@@ -77,6 +79,22 @@ class TopologyError(ConfigError):
 
     def details(self) -> list[str]:
         return [str(problem) for problem in self.problems]
+
+
+class ManifestError(ConfigError):
+    """Manifests the user gave are invalid; ``problems`` names each as
+    ``file: Kind/name: field: message``."""
+
+    def __init__(self, source: str, problems: Sequence[str], *, hint: str | None = None) -> None:
+        self.problems = tuple(problems)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(
+            f"{source}: invalid manifests ({len(self.problems)} {noun})",
+            hint=hint or "the API server would refuse these objects; fix the fields named above",
+        )
+
+    def details(self) -> list[str]:
+        return list(self.problems)
 
 
 class ImageOverrideError(ConfigError):

@@ -13,8 +13,8 @@ from devenv.errors import ConfigError
 __all__ = [
     "dump_documents",
     "load_documents",
-    "load_manifest_tree",
     "load_mapping",
+    "manifest_files",
     "parse_mapping",
 ]
 
@@ -123,13 +123,14 @@ def dump_documents(documents: Iterable[Mapping[str, Any]]) -> str:
     )
 
 
-def load_manifest_tree(path: Path) -> list[dict[str, Any]]:
-    """Every object in a manifest file, or in the *.yaml/*.yml files below a directory."""
+def manifest_files(path: Path) -> list[Path]:
+    """A manifest file, or the *.yaml/*.yml files below a directory, in order."""
     if not path.exists():
         raise ConfigError(f"{path}: no such file or directory")
     if path.is_file():
-        return load_documents(path)
+        return [path]
     files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
         raise ConfigError(f"{path}: no .yaml or .yml files here")
-    return [obj for file in files for obj in load_documents(file)]
+    return files
+

@@ -97,7 +97,7 @@ class PolicyMatrix:
 def build_matrix(topology: Topology, objects: Sequence[Mapping[str, Any]]) -> PolicyMatrix:
     """Every cell between the workloads in ``objects`` and the topology's pseudo-endpoints."""
     endpoints = manifest_endpoints(objects, topology)
-    evaluator = PolicyEvaluator(objects)
+    evaluator = PolicyEvaluator(objects, topology.cluster.pod_cidrs)
     rules = RuleBook(topology)
     cells = []
     for source in endpoints:

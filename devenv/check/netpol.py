@@ -26,10 +26,17 @@ from typing import Any
 from devenv.topology.labels import NAMESPACE_NAME_LABEL
 from devenv.topology.peers import DestPort, Endpoint
 
-__all__ = ["NOT_ISOLATED", "PolicyEvaluator", "Verdict", "selector_matches"]
+__all__ = [
+    "NOT_ISOLATED",
+    "POD_IPBLOCK_NOTE",
+    "PolicyEvaluator",
+    "Verdict",
+    "selector_matches",
+]
 
 NOT_ISOLATED = "(no policy selects it)"
 NOT_A_POD = "(outside the pod network)"
+POD_IPBLOCK_NOTE = " (by ipBlock on pod addresses: plugin-dependent)"
 
 
 def _expression_matches(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
@@ -70,13 +77,40 @@ class Verdict:
 def _policy_types(spec: Mapping[str, Any]) -> list[str]:
     if spec.get("policyTypes"):
         return list(spec["policyTypes"])
-    return ["Ingress", "Egress"] if "egress" in spec else ["Ingress"]
+    # The API server's defaulting: Egress only for a non-empty egress list
+    # (pkg/apis/networking/v1/defaults.go); `egress: []` alone isolates nothing.
+    return ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+
+
+def _block_covers_pods(
+    block: Mapping[str, Any], pod_networks: Sequence[ipaddress.IPv4Network]
+) -> bool:
+    """Whether an ipBlock reaches into the pod network, less its exceptions."""
+    cidr = ipaddress.ip_network(block["cidr"], strict=False)
+    holes = [ipaddress.ip_network(h, strict=False) for h in block.get("except") or []]
+    for pods in pod_networks:
+        if cidr.version != pods.version or not cidr.overlaps(pods):
+            continue
+        shared = cidr if cidr.prefixlen >= pods.prefixlen else pods  # CIDRs nest
+        if not any(hole.version == shared.version and shared.subnet_of(hole) for hole in holes):
+            return True
+    return False
 
 
 class PolicyEvaluator:
-    """Evaluates connections against a fixed set of objects."""
+    """Evaluates connections against a fixed set of objects.
 
-    def __init__(self, objects: Iterable[Mapping[str, Any]]) -> None:
+    ``pod_networks`` are the cluster's pod CIDRs: an ipBlock reaching into them
+    matches pods, as kindnet's enforcer (kube-network-policies) and kube-router
+    match by packet address. The API documents ipBlock for addresses outside the
+    cluster, so such a match is plugin-dependent and is named as such."""
+
+    def __init__(
+        self,
+        objects: Iterable[Mapping[str, Any]],
+        pod_networks: Sequence[ipaddress.IPv4Network] = (),
+    ) -> None:
+        self.pod_networks = tuple(pod_networks)
         self.policies: list[Mapping[str, Any]] = []
         self.namespace_labels: dict[str, dict[str, str]] = {}
         for obj in objects:
@@ -103,6 +137,8 @@ class PolicyEvaluator:
 
     def _peer_matches(self, peer: Mapping[str, Any], policy_ns: str, other: Endpoint) -> bool:
         if "ipBlock" in peer:
+            if other.is_pod:
+                return _block_covers_pods(peer["ipBlock"], self.pod_networks)
             if other.address is None:
                 return False
             block = peer["ipBlock"]
@@ -160,8 +196,12 @@ class PolicyEvaluator:
                 peers = rule.get(peers_key)
                 if not self._port_matches(rule.get("ports"), port):
                     continue
-                if not peers or any(self._peer_matches(p, namespace, other) for p in peers):
-                    allowing.append(f"{namespace}/{policy['metadata']['name']}")
+                matching = [p for p in peers or [] if self._peer_matches(p, namespace, other)]
+                if not peers or matching:
+                    name = f"{namespace}/{policy['metadata']['name']}"
+                    if other.is_pod and matching and all("ipBlock" in p for p in matching):
+                        name += POD_IPBLOCK_NOTE
+                    allowing.append(name)
                     break
         return tuple(allowing)
 

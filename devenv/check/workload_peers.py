@@ -11,14 +11,14 @@ from devenv.topology.labels import COMPONENT_LABEL, ZONE_LABEL
 from devenv.topology.model import Topology
 from devenv.topology.peers import DestPort, Endpoint, pseudo_endpoints
 
-__all__ = ["manifest_endpoints"]
+__all__ = ["manifest_endpoints", "pod_template"]
 
 WORKLOAD_KINDS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "ReplicationController"}
 )
 
 
-def _pod_template(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def pod_template(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     kind = obj.get("kind")
     if kind == "Pod":
         return obj
@@ -51,7 +51,7 @@ def manifest_endpoints(objects: Sequence[Mapping[str, Any]], topology: Topology)
     services = [obj for obj in objects if obj.get("kind") == "Service"]
     endpoints = []
     for obj in objects:
-        template = _pod_template(obj)
+        template = pod_template(obj)
         if template is None:
             continue
         metadata = obj.get("metadata", {})

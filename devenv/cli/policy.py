@@ -110,13 +110,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show which component can open a connection to which, and why."""
         from devenv.check.matrix import build_matrix
+        from devenv.check.user_manifests import load_user_manifests
         from devenv.errors import CheckFailed, ConfigError
         from devenv.render import render_manifests
-        from devenv.yamlio import load_manifest_tree
 
         loaded = load(topology, profile)
         objects = (
-            load_manifest_tree(manifests)
+            load_user_manifests(manifests, loaded.cluster.kubernetes_version)
             if manifests is not None
             else render_manifests(loaded, profile, images(images_file))
         )

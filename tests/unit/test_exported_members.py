@@ -9,8 +9,8 @@ def test_public_names() -> None:
     assert sorted(devenv.__all__) == sorted(
         [
             "CheckFailed", "CommandFailed", "ComponentSpec", "ConfigError", "DevenvError",
-            "ImageOverrideError", "Problem", "ToolError", "ToolMissing", "Topology",
-            "TopologyError", "__version__", "load_topology",
+            "ImageOverrideError", "ManifestError", "Problem", "ToolError", "ToolMissing",
+            "Topology", "TopologyError", "__version__", "load_topology",
         ]
     )  # fmt: skip
     for name in devenv.__all__:

@@ -56,8 +56,30 @@ def test_default_deny_ingress_blocks_and_policy_types_default_to_ingress() -> No
     assert allowed([deny], A1, B1)  # egress of a1 is not isolated
 
 
-def test_egress_section_implies_egress_type() -> None:
-    assert not allowed([policy("a", egress=[])], A1, B1)
+def test_only_a_non_empty_egress_section_implies_egress_type() -> None:
+    # The API server defaults policyTypes to Egress only for a non-empty egress
+    # list (pkg/apis/networking/v1/defaults.go): `egress: []` is Ingress-only.
+    assert allowed([policy("a", egress=[])], A1, B1)
+    only_dns = [{"ports": [{"port": 53, "protocol": "UDP"}]}]
+    assert not allowed([policy("a", egress=only_dns)], A1, B1)
+
+
+POD_NETWORK = ipaddress.IPv4Network("10.244.0.0/16")
+
+
+def test_an_ipblock_over_pod_addresses_matches_pods_as_the_enforcer_does() -> None:
+    # kube-network-policies and kube-router match packets by address, whatever the peer.
+    rule = {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}
+    objects = [*NAMESPACES, policy("a", ingress=[rule])]
+    verdict = PolicyEvaluator(objects, [POD_NETWORK]).evaluate(B1, A1, HTTP)
+    assert verdict.allowed
+    assert verdict.ingress_by == ("a/p (by ipBlock on pod addresses: plugin-dependent)",)
+    holed = {"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.244.0.0/16"]}}]}
+    objects = [*NAMESPACES, policy("a", ingress=[holed])]
+    assert not PolicyEvaluator(objects, [POD_NETWORK]).evaluate(B1, A1, HTTP).allowed
+    elsewhere = {"from": [{"ipBlock": {"cidr": "192.168.0.0/16"}}]}
+    objects = [*NAMESPACES, policy("a", ingress=[elsewhere])]
+    assert not PolicyEvaluator(objects, [POD_NETWORK]).evaluate(B1, A1, HTTP).allowed
 
 
 def test_connection_needs_both_egress_and_ingress() -> None:
