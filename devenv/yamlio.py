@@ -133,4 +133,3 @@ def manifest_files(path: Path) -> list[Path]:
     if not files:
         raise ConfigError(f"{path}: no .yaml or .yml files here")
     return files
-

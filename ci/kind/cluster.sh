@@ -42,7 +42,11 @@ wait_until() {  # wait_until SECONDS WHAT COMMAND...
 }
 
 install_kube_router() {
-  sed "s#KUBE_ROUTER_IMAGE#$KUBE_ROUTER_IMAGE#" "$HERE/kube-router.yaml" | k apply -f - >&2
+  # The same kube-router objects `devenv up --policy-enforcer kube-router` installs.
+  DEVENV_IMAGE_KUBE_ROUTER="$KUBE_ROUTER_IMAGE" "${PYTHON:-$HERE/../../.venv/bin/python}" -c \
+    'import os; from devenv.render.policy_enforcer import render_policy_enforcer as r
+from devenv.topology.images import resolve_images; from devenv.yamlio import dump_documents
+print(dump_documents(r("kube-router", resolve_images(None, os.environ))))' | k apply -f - >&2
   k -n kube-system rollout status daemonset/kube-router --timeout="${TIMEOUT}s" >&2 \
     || die "kube-router did not become ready (kubectl --context $CONTEXT -n kube-system logs ds/kube-router)"
 }

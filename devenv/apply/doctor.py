@@ -19,15 +19,21 @@ from typing import Any
 from devenv.errors import DevenvError
 from devenv.render.kind_config import GATEWAY_HOST_PORT as GATEWAY_PORT
 from devenv.tools.docker import Docker
-from devenv.tools.process import run
+from devenv.tools.install import ToolPin, ToolReport, host_platform, tool_pins, tool_report
+from devenv.tools.process import installed_bin_dir, run
 from devenv.topology.images import ImageSet, resolve_images
 from devenv.topology.model import Topology
 from devenv.topology.sizing import Footprint, namespace_footprint
 
-__all__ = ["Check", "Facts", "diagnose", "evaluate", "gather_facts"]
+__all__ = [
+    "Check",
+    "Facts",
+    "diagnose",
+    "evaluate",
+    "gather_facts",
+    "nft_queue_support",
+]
 
-MIN_KIND = (0, 24)  # older kindnet ignores NetworkPolicies
-MIN_KUBECTL = (1, 31)
 MIN_TILT = (0, 33)
 MIN_INOTIFY_WATCHES = 524288  # kind's known-issues page
 MIN_INOTIFY_INSTANCES = 512
@@ -39,9 +45,18 @@ class Check:
     ok: bool
     detail: str
     hint: str = ""
+    # Not ok, but `devenv up` works without it (Tilt is for the inner loop only).
+    warning: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return not self.ok and not self.warning
 
     def as_dict(self) -> dict[str, Any]:
-        return {"check": self.name, "ok": self.ok, "detail": self.detail, "hint": self.hint}
+        return {
+            "check": self.name, "ok": self.ok, "warning": self.warning,
+            "detail": self.detail, "hint": self.hint,
+        }  # fmt: skip
 
 
 @dataclass
@@ -49,6 +64,8 @@ class Facts:
     docker: dict[str, Any] | None = None  # `docker info` JSON
     docker_error: str = ""
     versions: dict[str, str | None] = field(default_factory=dict)  # tool -> version output
+    tools: dict[str, ToolReport] = field(default_factory=dict)  # what devenv will run
+    host: str = ""  # linux-amd64, darwin-arm64, ...
     cgroup_v2: bool = True
     inotify_watches: int | None = None
     inotify_instances: int | None = None
@@ -75,7 +92,35 @@ def _budget(topology: Topology, profile: str) -> Footprint:
     return total
 
 
-def evaluate(facts: Facts, topology: Topology, profile: str, images: ImageSet) -> list[Check]:
+def _tool_check(facts: Facts, pin: ToolPin) -> Check:
+    """Which kind or kubectl devenv will run, and where it came from; when there is
+    none good enough, whether `devenv up` can install the pinned release here."""
+    report = facts.tools[pin.name]
+    if report.usable:
+        return Check(pin.name, True, f"{report.version} ({report.origin}: {report.path})")
+    problem = "missing" if report.path is None else f"{report.version} at {report.path} is too old"
+    if facts.host in pin.sha256:
+        return Check(
+            pin.name, True,
+            f"{problem}: `devenv up` installs {pin.name} {pin.version} (checksum-verified)"
+            f" into {installed_bin_dir()}",
+            f"or install it yourself (`devenv up --no-install`): {pin.manual_command(facts.host)}",
+        )  # fmt: skip
+    return Check(
+        pin.name, False,
+        f"{problem}; devenv has no checksum for {pin.name} on {facts.host}",
+        pin.manual_command(facts.host),
+    )  # fmt: skip
+
+
+def evaluate(
+    facts: Facts,
+    topology: Topology,
+    profile: str,
+    images: ImageSet,
+    pins: Mapping[str, ToolPin] | None = None,
+) -> list[Check]:
+    pins = tool_pins() if pins is None else pins
     checks = []
     if facts.docker is None:
         start = "start Docker (Docker Desktop, `sudo systemctl start docker`)"
@@ -94,21 +139,15 @@ def evaluate(facts: Facts, topology: Topology, profile: str, images: ImageSet) -
         )
         more = "" if fits else "give Docker more CPUs/memory, or use --profile dev"
         checks.append(Check("docker resources", fits, detail, more))
-    for tool, minimum, hint in (
-        ("kind", MIN_KIND, "install kind >= 0.24 (older kindnet ignores NetworkPolicies)"),
-        ("kubectl", MIN_KUBECTL, "install kubectl >= 1.31 (within one minor of the cluster)"),
-        (
-            "tilt",
-            MIN_TILT,
-            "install Tilt >= 0.33 for the inner loop: https://docs.tilt.dev/install.html",
-        ),
-    ):
-        found = _version(facts.versions.get(tool))
-        if found is None:
-            checks.append(Check(tool, False, "not installed", hint))
-        else:
-            ok = found >= minimum
-            checks.append(Check(tool, ok, f"{found[0]}.{found[1]}", "" if ok else hint))
+    checks += [_tool_check(facts, pin) for pin in pins.values() if pin.name in facts.tools]
+    tilt = _version(facts.versions.get("tilt"))
+    tilt_ok = tilt is not None and tilt >= MIN_TILT
+    checks.append(Check(
+        "tilt", tilt_ok, f"{tilt[0]}.{tilt[1]}" if tilt else "not installed",
+        "" if tilt_ok else "for the inner loop only (`devenv up` does not need it):"
+        " install Tilt >= 0.33, https://docs.tilt.dev/install.html",
+        warning=not tilt_ok,
+    ))  # fmt: skip
     node = _node_kubernetes_minor(images)
     refuses_v1 = node is not None and node >= (1, 35)
     cgroup_ok = facts.cgroup_v2 or not refuses_v1
@@ -136,13 +175,18 @@ def evaluate(facts: Facts, topology: Topology, profile: str, images: ImageSet) -
     ))  # fmt: skip
     if facts.nft_queue is False:
         checks.append(Check(
-            "policy enforcement (kernel)", False,
-            f"kernel {facts.kernel} lacks nftables queue: kindnet would allow every connection",
-            "use an iptables enforcer: devenv up --addon-manifests <kube-router manifests>",
+            "policy enforcement", True,
+            f"kernel {facts.kernel} lacks nftables queue (kindnet would allow every connection):"
+            " `devenv up` uses --policy-enforcer kube-router",
         ))  # fmt: skip
     else:
         state = "present" if facts.nft_queue else "not determinable (no kernel config found)"
-        checks.append(Check("policy enforcement (kernel)", True, f"nftables queue {state}"))
+        checks.append(Check(
+            "policy enforcement", True,
+            f"nftables queue {state}: `devenv up` uses --policy-enforcer kindnet",
+            "" if facts.nft_queue else "if `devenv test-integration` finds policies not"
+            " enforced, run `devenv up --policy-enforcer kube-router`",
+        ))  # fmt: skip
     return checks
 
 
@@ -153,7 +197,10 @@ def _read_int(path: str) -> int | None:
         return None
 
 
-def _nft_queue(kernel: str) -> bool | None:
+def nft_queue_support(kernel: str | None = None) -> bool | None:
+    """Whether the kernel has nftables ``queue`` (kindnet's enforcement needs it);
+    None when no kernel config can be read (e.g. Docker Desktop's VM)."""
+    kernel = kernel or platform.release()
     config = Path("/proc/config.gz")
     if config.exists():
         text = gzip.decompress(config.read_bytes()).decode(errors="replace")
@@ -190,17 +237,15 @@ def gather_facts(cluster_name: str, *, probe: Callable[[int], bool] = _port_busy
         facts.docker = Docker().info()
     except DevenvError as error:
         facts.docker_error = error.message
-    facts.versions = {
-        "kind": _tool_version(["kind", "version"]),
-        "kubectl": _tool_version(["kubectl", "version", "--client"]),
-        "tilt": _tool_version(["tilt", "version"]),
-    }
+    facts.versions = {"tilt": _tool_version(["tilt", "version"])}
+    facts.tools = {name: tool_report(pin) for name, pin in tool_pins().items()}
+    facts.host = host_platform()
     facts.cgroup_v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
     facts.inotify_watches = _read_int("/proc/sys/fs/inotify/max_user_watches")
     facts.inotify_instances = _read_int("/proc/sys/fs/inotify/max_user_instances")
     if probe(GATEWAY_PORT) and not _our_cluster_holds_port(cluster_name):
         facts.busy_ports.append(GATEWAY_PORT)
-    facts.nft_queue = _nft_queue(facts.kernel)
+    facts.nft_queue = nft_queue_support(facts.kernel)
     return facts
 
 

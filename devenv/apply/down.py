@@ -44,6 +44,9 @@ def run_down(topology: Topology, *, context: str | None, keep_cluster: bool) -> 
     # Only what carries devenv's label: a shared cluster's other objects stay.
     kubectl.run("delete", "mutatingwebhookconfiguration,clusterrole,clusterrolebinding",
                 "-l", MANAGED_SELECTOR, "--ignore-not-found", timeout=120)  # fmt: skip
+    # The policy enforcer `up` may have installed (kube-router).
+    kubectl.run("delete", "daemonset,serviceaccount", "-n", "kube-system",
+                "-l", MANAGED_SELECTOR, "--ignore-not-found", timeout=120)  # fmt: skip
     kubectl.run(
         "delete", "namespace", *namespaces, "--ignore-not-found", "--wait=true", timeout=600
     )

@@ -75,6 +75,8 @@ class UpOptions:
     cni_manifests: Path | None = None  # replaces kindnet (disableDefaultCNI)
     timeout: float = 300.0
     force: bool = False  # run every phase, whatever the record says
+    policy_enforcer: str | None = None  # kindnet | kube-router; None: chosen for this machine
+    install_tools: bool = True  # kind and kubectl installed when missing or too old
     registry: bool = True  # a local registry beside a kind cluster (KEP-1755)
 
 
@@ -96,6 +98,8 @@ class RunContext:
     images: ImageSet  # with the built stub images' tags
     manifests: list[Manifest]
     report: Callable[[str], None] = lambda _: None
+    enforcer: str = "kindnet"  # the NetworkPolicy enforcer this run installs (or not)
+    enforcer_reason: str = ""
     record: dict[str, Any] = field(default_factory=dict)
     uid: str | None = None
     uid_looked_up: bool = False
@@ -237,8 +241,9 @@ def _missing(run: RunContext, manifests: list[Manifest]) -> list[Manifest]:
     """Which of these objects the cluster no longer has (one `kubectl get` per run).
     When the cluster cannot be listed, all of them: applying again is harmless."""
     if run.live is None:
-        # The rendered kinds, and the Secrets the data phase makes itself.
-        kinds = ",".join(sorted({str(m["kind"]) for m in run.manifests} | {"Secret"}))
+        # The rendered kinds, the Secrets the data phase makes itself, the enforcer's.
+        made_here = {"Secret", "DaemonSet"}
+        kinds = ",".join(sorted({str(m["kind"]) for m in run.manifests} | made_here))
         try:
             items = run.kubectl.get_json(kinds, "-A", "-l", MANAGED_SELECTOR).get("items", [])
         except ToolError as error:

@@ -20,11 +20,13 @@ from devenv.apply.engine import (
     run_phases,
 )
 from devenv.apply.phases import PHASES
+from devenv.apply.phases.enforcer import choose_enforcer
 from devenv.apply.phases.preflight import preflight
 from devenv.apply.waiting import is_ready, workloads
 from devenv.errors import ConfigError
 from devenv.render import render_manifests
 from devenv.render.kind_config import GATEWAY_HOST_PORT
+from devenv.render.policy_enforcer import ENFORCERS
 from devenv.tools.build import build_images, plan_builds
 from devenv.tools.kind import kind_context
 from devenv.tools.kubectl import Kubectl
@@ -40,12 +42,17 @@ def prepare(
     built = build_images(plan_builds(options.images))
     images = options.images.with_refs(**{b.plan.name: b.plan.tag for b in built})
     context = options.context or kind_context(topology.cluster.name)
+    enforcer, reason = choose_enforcer(
+        options.policy_enforcer, existing_cluster=options.context is not None
+    )
     return RunContext(
         topology,
         options,
         images,
         render_manifests(topology, options.profile, images),
         report=report,
+        enforcer=enforcer,
+        enforcer_reason=reason,
         record=load_record(topology, context),
     )
 
@@ -59,18 +66,24 @@ def run_up(
 ) -> list[PhaseResult]:
     """Preflight, prepare, then every phase; skips those whose inputs did not change."""
     started = time.monotonic()
-    _check_paths(options)
-    detail = preflight(options)
+    _check_options(options)
+    detail = preflight(options, report)
     run = prepare(topology, options, report)
     first = PhaseResult("preflight", time.monotonic() - started, skipped=False, detail=detail)
     on_phase(first)
     return [first, *run_phases(run, PHASES, on_phase)]
 
 
-def _check_paths(options: UpOptions) -> None:
+def _check_options(options: UpOptions) -> None:
+    """What the user gave, checked before anything is started."""
     for path in [*options.addon_manifests, *filter(None, [options.cni_manifests])]:
         if not path.exists():
             raise ConfigError(f"{path}: no such file or directory")
+    if options.policy_enforcer not in (None, *ENFORCERS):
+        raise ConfigError(
+            f"--policy-enforcer {options.policy_enforcer}: not one of {', '.join(ENFORCERS)}",
+            hint="kube-router where the kernel lacks nftables queue (`devenv doctor` says)",
+        )
 
 
 def summary_rows(topology: Topology, context: str) -> list[Mapping[str, Any]]:

@@ -67,9 +67,12 @@ def integration_command(
     import pytest
 
     from devenv.errors import CheckFailed
+    from devenv.verify.environment import require_environment
 
     loaded = load(topology, profile)
-    os.environ["DEVENV_IT_CONTEXT"] = kube_context(loaded, context)
+    target = kube_context(loaded, context)
+    require_environment(loaded, target)
+    os.environ["DEVENV_IT_CONTEXT"] = target
     os.environ["DEVENV_IT_PROFILE"] = profile
     if topology is not None:
         os.environ["DEVENV_IT_TOPOLOGY"] = str(topology.resolve())

@@ -66,6 +66,17 @@ def up_command(
             show_default=False,
         ),
     ] = None,
+    policy_enforcer: Annotated[
+        str | None,
+        typer.Option(
+            "--policy-enforcer",
+            envvar="DEVENV_POLICY_ENFORCER",
+            help="Who enforces NetworkPolicies: kindnet (kind's own) or kube-router"
+            " (for kernels without nftables queue). Default: chosen for this machine"
+            " (`devenv doctor` shows which).",
+            show_default=False,
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 300,
     registry: Annotated[
         bool,
@@ -78,6 +89,15 @@ def up_command(
         bool,
         typer.Option("--force", help="Run every phase (e.g. after editing the cluster by hand)."),
     ] = False,
+    install: Annotated[
+        bool,
+        typer.Option(
+            "--install/--no-install",
+            envvar="DEVENV_INSTALL_TOOLS",
+            help="Install kind and kubectl (pinned, checksum-verified, into devenv's data"
+            " directory) when they are missing or too old.",
+        ),
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Create (or reuse) the cluster and deploy everything; skips what did not change."""
@@ -95,6 +115,8 @@ def up_command(
         timeout=timeout,
         force=force,
         registry=registry,
+        policy_enforcer=policy_enforcer,
+        install_tools=install,
     )
     with err_console.status("devenv up") as status:
         results = run_up(
@@ -130,10 +152,12 @@ def status_command(
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh every 2 s.")] = False,
 ) -> None:
     """Per component: namespace, zone, ready, restarts, /health, secrets injected."""
+    from devenv.verify.environment import require_environment
     from devenv.verify.status import component_status
 
     loaded = load(topology, "dev")
     target = kube_context(loaded, context)
+    require_environment(loaded, target)
     if as_json:
         rows = [row.as_dict() for row in component_status(loaded, target)]
         write_data(json.dumps(rows, indent=2) + "\n")
@@ -170,6 +194,7 @@ def logs_command(
 ) -> None:
     """The component's logs (its main container; -f to follow)."""
     from devenv.errors import ConfigError
+    from devenv.verify.environment import require_environment
     from devenv.verify.status import stream_logs
 
     loaded = load(topology, "dev")
@@ -178,7 +203,9 @@ def logs_command(
             f"unknown component {component!r}",
             hint=f"components: {', '.join(sorted(loaded.components))}",
         )
-    stream_logs(loaded, kube_context(loaded, context), component, follow=follow, tail=tail)
+    target = kube_context(loaded, context)
+    require_environment(loaded, target)
+    stream_logs(loaded, target, component, follow=follow, tail=tail)
 
 
 def down_command(
@@ -216,9 +243,10 @@ def doctor_command(
         for header in ("check", "", "detail", "fix"):
             table.add_column(header, overflow="fold")
         for check in checks:
-            table.add_row(check.name, verdict(check.ok), check.detail, check.hint)
+            cell = "[yellow]warn[/]" if check.warning else verdict(check.ok)
+            table.add_row(check.name, cell, check.detail, check.hint)
         out_console.print(table)
-    failed = [c for c in checks if not c.ok]
+    failed = [c for c in checks if c.failed]
     if failed:
         raise CheckFailed(
             f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}", [],

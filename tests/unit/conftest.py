@@ -16,6 +16,7 @@ def _no_devenv_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
         if name.startswith("DEVENV_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
 
 
 @pytest.fixture

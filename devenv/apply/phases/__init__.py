@@ -7,13 +7,23 @@ the manifests rendered); then each module's ``PHASE`` below.
 from __future__ import annotations
 
 from devenv.apply.engine import Phase
-from devenv.apply.phases import cluster, data, images, namespaces, openbao, stubs, wait
+from devenv.apply.phases import (
+    cluster,
+    data,
+    enforcer,
+    images,
+    namespaces,
+    openbao,
+    stubs,
+    wait,
+)
 
 __all__ = ["PHASES"]
 
 PHASES: list[Phase] = [
     cluster.PHASE,
     images.PHASE,
+    enforcer.PHASE,
     namespaces.PHASE,
     data.PHASE,
     openbao.PHASE,

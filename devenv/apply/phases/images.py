@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from devenv.apply.engine import Phase, RunContext, digest
 from devenv.render.kind_config import REGISTRY_HOST
+from devenv.render.policy_enforcer import render_policy_enforcer
 from devenv.tools.docker import Docker
 
 __all__ = ["PHASE"]
@@ -13,7 +14,7 @@ __all__ = ["PHASE"]
 
 def _image_refs(run: RunContext) -> list[str]:
     refs = set()
-    for manifest in run.manifests:
+    for manifest in [*run.manifests, *render_policy_enforcer(run.enforcer, run.images)]:
         spec = manifest.get("spec", {}).get("template", {}).get("spec", {})
         for container in spec.get("containers", []):
             refs.add(container["image"])
