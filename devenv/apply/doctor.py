@@ -18,7 +18,7 @@ from typing import Any
 
 from devenv.errors import DevenvError
 from devenv.render.kind_config import GATEWAY_HOST_PORT as GATEWAY_PORT
-from devenv.tools.docker import Docker
+from devenv.tools.docker import Docker, containerd_store
 from devenv.tools.install import ToolPin, ToolReport, host_platform, tool_pins, tool_report
 from devenv.tools.process import installed_bin_dir, run
 from devenv.topology.images import ImageSet, resolve_images
@@ -139,6 +139,14 @@ def evaluate(
         )
         more = "" if fits else "give Docker more CPUs/memory, or use --profile dev"
         checks.append(Check("docker resources", fits, detail, more))
+        if containerd_store(facts.docker):
+            store = "containerd image store: `kind load` is broken there (kind #3795), so"
+            checks.append(Check(
+                "image store", True,
+                f"{store} `devenv up` sends images through its local registry (not --no-registry)",
+            ))  # fmt: skip
+        else:
+            checks.append(Check("image store", True, "classic (graph driver): kind load works"))
     checks += [_tool_check(facts, pin) for pin in pins.values() if pin.name in facts.tools]
     tilt = _version(facts.versions.get("tilt"))
     tilt_ok = tilt is not None and tilt >= MIN_TILT

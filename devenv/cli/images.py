@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +19,7 @@ def register(app: typer.Typer) -> None:
     )
     app.add_typer(images_app, name="images")
     _register_build(images_app)
+    _register_pin(images_app)
 
     @images_app.command("list")
     def list_command(
@@ -72,3 +74,48 @@ def _register_build(images_app: typer.Typer) -> None:
         for result in results:
             verdict = "built" if result.built else "reused"
             out_console.print(f"{result.plan.name}: {result.plan.tag} ({verdict})")
+
+
+def _register_pin(images_app: typer.Typer) -> None:
+    @images_app.command("pin")
+    def pin_command(
+        *,
+        write: Annotated[
+            bool, typer.Option("--write", help="Update the catalog (comments kept).")
+        ] = False,
+        catalog_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--catalog", help="The catalog to pin (default: devenv's own).", show_default=False
+            ),
+        ] = None,
+    ) -> None:
+        """Re-resolve each catalog tag to the digest its registry serves now."""
+        from devenv.apply.pin import default_catalog_path, pin_catalog
+        from devenv.cli._console import err_console
+        from devenv.errors import CheckFailed
+
+        path = catalog_file or default_catalog_path()
+        pins = pin_catalog(path, write=write)
+        for pin in pins:
+            if pin.new is None:
+                out_console.print(f"[red]?[/] {pin.name}: {pin.problem}")
+            elif pin.changed:
+                kind = "index" if pin.index else "single-platform manifest"
+                out_console.print(f"[yellow]~[/] {pin.name}: {pin.old}\n    -> {pin.new} ({kind})")
+            else:
+                out_console.print(f"[green]=[/] {pin.name}: unchanged")
+        changed = sum(p.changed for p in pins)
+        if write and changed:
+            err_console.print(f"wrote {changed} new digest(s) to {path}")
+        elif changed:
+            err_console.print(
+                f"{changed} digest(s) differ: `devenv images pin --write` updates {path}"
+            )
+        failed = [p for p in pins if p.new is None]
+        if failed:
+            raise CheckFailed(
+                f"{len(failed)} image(s) could not be resolved",
+                [f"{p.name}: {p.problem}" for p in failed],
+                hint="a registry must be reachable from this machine",
+            )

@@ -9,9 +9,21 @@ from typing import Any
 
 from devenv.tools.process import run
 
-__all__ = ["KIND_NETWORK", "Docker"]
+__all__ = ["KIND_NETWORK", "Docker", "containerd_store"]
 
 KIND_NETWORK = "kind"  # the Docker network kind puts its nodes on
+
+
+def containerd_store(info: dict[str, Any]) -> bool:
+    """Whether `docker info` describes the containerd image store: its storage
+    driver is a containerd snapshotter, not a graph driver such as overlay2."""
+    status = info.get("DriverStatus") or []
+    return any(
+        isinstance(pair, list)
+        and len(pair) == 2
+        and str(pair[1]).startswith("io.containerd.snapshotter")
+        for pair in status
+    )
 
 
 class Docker:
@@ -22,6 +34,12 @@ class Docker:
             run(["docker", "info", "--format", "{{json .}}"], timeout=30).stdout
         )
         return data
+
+    def uses_containerd_store(self, info: dict[str, Any] | None = None) -> bool:
+        """Docker's containerd image store (Docker 29's default, OrbStack, Docker
+        Desktop's option), where `kind load` is broken (kind #3795)."""
+        info = self.info() if info is None else info
+        return containerd_store(info)
 
     def server_version(self) -> str:
         return run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=30).stdout.strip()

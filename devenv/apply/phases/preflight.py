@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from devenv.apply.engine import UpOptions
+from devenv.errors import ConfigError
 from devenv.tools.docker import Docker
 from devenv.tools.install import ensure_tool
 from devenv.tools.process import require_program
@@ -18,9 +19,15 @@ __all__ = ["preflight"]
 
 
 def preflight(options: UpOptions, report: Callable[[str], None] = lambda _: None) -> str:
+    require_program("docker")  # the stub images are built on every path
+    docker = Docker()
+    if not options.registry and not options.context and docker.uses_containerd_store():
+        raise ConfigError(
+            "--no-registry: Docker uses the containerd image store here, where `kind load`"
+            " is broken (kind #3795)",
+            hint="drop --no-registry: `devenv up` then sends images through its local registry",
+        )
     # An existing cluster needs no kind.
     for tool in ("kubectl", *(() if options.context else ("kind",))):
         ensure_tool(tool, allow_install=options.install_tools, report=report)
-    require_program("docker")  # the stub images are built on every path
-    Docker().server_version()
     return "tools and engine answer"

@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 
 from devenv.apply.doctor import Check, Facts, evaluate
+from devenv.apply.engine import UpOptions
+from devenv.apply.phases.preflight import preflight
+from devenv.errors import ConfigError
+from devenv.tools.docker import Docker
 from devenv.tools.install import ToolReport
 from devenv.topology.images import ImageSet, resolve_images
 from devenv.topology.model import Topology
@@ -87,3 +91,31 @@ def test_cgroup_v1_only_fails_for_kubernetes_1_35(topology: Topology, image_set:
     assert "cgroup version" not in _failed(_facts(cgroup_v2=False), topology, image_set)
     newer = resolve_images(None, {"DEVENV_IMAGE_KIND_NODE": "kindest/node:v1.35.0"})
     assert "cgroup version" in _failed(_facts(cgroup_v2=False), topology, newer)
+
+
+CONTAINERD_INFO = {**GOOD_DOCKER, "Driver": "overlayfs",
+                   "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}  # fmt: skip
+CLASSIC_INFO = {
+    **GOOD_DOCKER,
+    "Driver": "overlay2",
+    "DriverStatus": [["Backing Filesystem", "xfs"]],
+}
+
+
+def test_the_containerd_image_store_is_named_with_what_up_does_about_it(
+    topology: Topology, image_set: ImageSet
+) -> None:
+    store = _checks(_facts(docker=CONTAINERD_INFO), topology, image_set)["image store"]
+    assert "containerd image store" in store.detail
+    assert "local registry" in store.detail
+    classic = _checks(_facts(docker=CLASSIC_INFO), topology, image_set)["image store"]
+    assert "classic" in classic.detail
+
+
+def test_no_registry_is_refused_on_the_containerd_store(
+    image_set: ImageSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Docker, "info", lambda _: dict(CONTAINERD_INFO))
+    monkeypatch.setattr("devenv.apply.phases.preflight.require_program", lambda name: name)
+    with pytest.raises(ConfigError, match="--no-registry: Docker uses the containerd image store"):
+        preflight(UpOptions(profile="dev", images=image_set, registry=False))
