@@ -5,7 +5,8 @@ the drift check, skip decisions), waiting for the cluster (``waiting``: one
 polling helper, readiness and its evidence), one module per phase in the order
 they run (``phases``), ``up`` (building images and rendering once, then the
 phases), ``down`` (exactly what ``up`` created), ``compose`` (the same
-environment under docker compose) and ``doctor`` (is this machine ready).
+environment under docker compose), ``doctor`` (is this machine ready) and
+``pin`` (the catalog's digests re-resolved where a registry is reachable).
 
 Must not: build manifests by hand (``render`` does) or run a program except
 through ``tools``.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devenv.tools.kind import default_context
+from devenv.tools import kind
 from devenv.topology.loader import load_topology
 from tests.runtime import unavailable
 
@@ -39,7 +39,7 @@ def live_context() -> str:
 def kind_context(live_context: str) -> str:
     """For tests that run `devenv up` itself: without --context it targets the
     topology's kind cluster, which must then be the live environment."""
-    expected = default_context(load_topology())
+    expected = kind.kind_context(load_topology().cluster.name)
     if live_context != expected:
         unavailable(
             f"runs `devenv up` on {expected}: set DEVENV_TEST_CONTEXT={expected}"
