@@ -22,6 +22,7 @@ from typing import Any
 
 from devenv.errors import DevenvError, ToolError
 from devenv.render import Manifest
+from devenv.render.objects import component_of
 from devenv.state import read_json, record_path, write_private_json
 from devenv.tools.kind import KindCluster
 from devenv.tools.kubectl import Kubectl
@@ -37,7 +38,6 @@ __all__ = [
     "RunContext",
     "UpOptions",
     "can_skip",
-    "component_of",
     "digest",
     "files_digest",
     "forget",
@@ -221,15 +221,6 @@ def can_skip(run: RunContext, phase: Phase, inputs: str, *, changed: bool) -> bo
             run.report(f"{phase.name}: {shown} missing from the cluster: applying again")
             return False
     return True
-
-
-def component_of(manifest: Manifest) -> str | None:
-    """The component a rendered object belongs to (None: namespaces, policies, ...)."""
-    if manifest["kind"] in ("ServiceAccount", "Service", "Deployment", "StatefulSet"):
-        return str(manifest["metadata"]["name"])
-    if manifest["kind"] in ("ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"):
-        return "openbao-agent-injector"
-    return None
 
 
 def _object_key(manifest: Manifest) -> tuple[str, str, str]:

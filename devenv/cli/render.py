@@ -29,17 +29,33 @@ def register(app: typer.Typer) -> None:
                 help="Validate against the Kubernetes schemas and check the invariants.",
             ),
         ] = False,
+        only: Annotated[
+            str | None,
+            typer.Option(
+                "--only",
+                help="Only the stubs' objects (what the Tiltfile applies) or only the platform's.",
+                show_default=False,
+            ),
+        ] = None,
     ) -> None:
         """Render every Kubernetes object of the environment (stdout by default)."""
         from devenv.check.invariants import lint_manifests
         from devenv.check.kubernetes_schema import schema_problems
         from devenv.errors import CheckFailed, ConfigError
-        from devenv.render import render_files
+        from devenv.render import PARTS, RenderedFiles, is_stub_object, render_files
         from devenv.yamlio import dump_documents
 
         loaded = load(topology, profile)
+        if only not in (None, *PARTS):
+            raise ConfigError(f"--only {only}: not one of {', '.join(PARTS)}")
         image_set = images(images_file)
         rendered = render_files(loaded, profile, image_set)
+        if only is not None:
+            wanted = only == "stubs"
+            rendered = RenderedFiles({
+                name: [m for m in objects if is_stub_object(loaded, m) == wanted]
+                for name, objects in rendered.files.items()
+            })  # fmt: skip
         manifests = rendered.all()
         if check:
             version = loaded.cluster.kubernetes_version

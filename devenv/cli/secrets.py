@@ -111,6 +111,14 @@ def bootstrap_command(
             help="The cluster CA (PEM), for an OpenBao outside the cluster.", show_default=False
         ),
     ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            help="Keep running; bootstrap again whenever OpenBao's pod is replaced or restarted"
+            " (dev mode starts empty). The Tiltfile runs this beside the stubs.",
+        ),
+    ] = False,
 ) -> None:
     """KV v2, Kubernetes auth, a policy and role per service account, dev values."""
     from devenv.errors import ConfigError
@@ -119,6 +127,14 @@ def bootstrap_command(
     from devenv.secrets.dev_values import KUBERNETES_ADDRESSES
 
     loaded = load(topology, "dev")
+    if follow:
+        from devenv.apply.phases.openbao import keep_bootstrapped
+
+        if address or kubernetes_host or kubernetes_ca_file:
+            raise ConfigError("--follow watches the cluster's OpenBao: drop --openbao-addr")
+        err_console.print("following OpenBao: bootstrapping each new instance (Ctrl-C stops)")
+        keep_bootstrapped(loaded, kube_context(loaded, context), report=err_console.print)
+        return
     kubernetes = IN_CLUSTER
     if kubernetes_host or kubernetes_ca_file:
         if not (kubernetes_host and kubernetes_ca_file):

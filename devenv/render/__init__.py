@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from devenv.render.context import RenderContext
 from devenv.render.data import render_postgres, render_redis
 from devenv.render.namespaces import render_namespaces, render_quotas
-from devenv.render.objects import Manifest
+from devenv.render.objects import Manifest, component_of
 from devenv.render.openbao import render_injector, render_openbao
 from devenv.render.policies import render_network_policies
 from devenv.render.simulators import render_simulator_services
@@ -30,9 +30,11 @@ from devenv.topology.images import ImageSet
 from devenv.topology.model import ComponentSpec, Topology
 
 __all__ = [
+    "PARTS",
     "Manifest",
     "RenderContext",
     "RenderedFiles",
+    "is_stub_object",
     "render_component",
     "render_files",
     "render_manifests",
@@ -89,3 +91,13 @@ def render_files(topology: Topology, profile: str, images: ImageSet) -> Rendered
 def render_manifests(topology: Topology, profile: str, images: ImageSet) -> list[Manifest]:
     """Every object of the environment, in apply order."""
     return render_files(topology, profile, images).all()
+
+
+PARTS = ("platform", "stubs")
+
+
+def is_stub_object(topology: Topology, manifest: Manifest) -> bool:
+    """The stubs' own objects (what Tilt's inner loop applies); the rest is the
+    platform: namespaces, policies, data layer, OpenBao, the simulators' Services."""
+    owner = component_of(manifest)
+    return owner is not None and owner in topology.components and topology.components[owner].is_stub

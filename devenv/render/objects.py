@@ -16,6 +16,7 @@ __all__ = [
     "RESTRICTED_CONTAINER",
     "Manifest",
     "component_objects",
+    "component_of",
     "container_ports",
     "credentials_volume",
     "drop_none",
@@ -207,3 +208,12 @@ def component_objects(
             annotations=annotations,
         ),
     ]
+
+
+def component_of(manifest: Manifest) -> str | None:
+    """The component a rendered object belongs to (None: namespaces, policies, ...)."""
+    if manifest["kind"] in ("ServiceAccount", "Service", "Deployment", "StatefulSet"):
+        return str(manifest["metadata"]["name"])
+    if manifest["kind"] in ("ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"):
+        return "openbao-agent-injector"
+    return None

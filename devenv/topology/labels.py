@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AGENT_ANNOTATION_PREFIX",
     "COMPONENT_LABEL",
+    "ENVIRONMENT_LABEL",
     "KIND_LABEL",
     "MANAGED_BY",
     "MANAGED_SELECTOR",
@@ -40,8 +41,12 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 # Ties an EndpointSlice to its Service.
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "finops-devenv"}
-MANAGED_SELECTOR = "app.kubernetes.io/managed-by=finops-devenv"
+# On every object devenv renders. The ownership check selects on finops.io/environment:
+# Tilt overwrites app.kubernetes.io/managed-by with "tilt" on what it applies (the
+# stubs in the inner loop), which must still count as the environment's.
+ENVIRONMENT_LABEL = "finops.io/environment"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "finops-devenv", ENVIRONMENT_LABEL: "finops-devenv"}
+MANAGED_SELECTOR = f"{ENVIRONMENT_LABEL}=finops-devenv"
 PART_OF = {"app.kubernetes.io/part-of": "finops"}
 PART_OF_SELECTOR = "app.kubernetes.io/part-of=finops"
 

@@ -1,5 +1,5 @@
-"""The Tiltfile stays in step with the topology and the Dockerfile (Tilt itself
-cannot be built on CI's machines; see ci/kind/README.md)."""
+"""The Tiltfile stays in step with devenv (Tilt itself cannot be built on CI's
+machines: bench/tilt_check.py runs it by hand; see the README's figures)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ import ast
 import re
 from pathlib import Path
 
-from devenv.apply.phases.data import DATA_COMPONENTS
-from devenv.apply.phases.openbao import SECRETS_COMPONENTS
 from devenv.topology.images import catalog
-from devenv.topology.model import Topology
 
 ROOT = Path(__file__).parents[2]
 TILTFILE = (ROOT / "Tiltfile").read_text()
@@ -28,16 +25,20 @@ def test_it_builds_every_stub_family_from_the_dockerfile_targets() -> None:
     dockerfile = (ROOT / "stubs" / "Dockerfile").read_text()
     for family in families:
         assert f"AS {family}" in dockerfile
-        assert catalog()[family].ref.startswith("localhost:5001/finops-devenv/" + family)
-    assert '"localhost:5001/finops-devenv/" + family' in TILTFILE  # the same names
     assert 'sync("stubs/finops_stub", "/opt/app/finops_stub")' in TILTFILE
 
 
-def test_it_applies_the_render_and_orders_data_before_stubs(topology: Topology) -> None:
-    assert 'local(["devenv", "render", "--profile", profile]' in TILTFILE
-    tilt_lists = dict(re.findall(r"^(DATA|SECRETS) = (\[.*\])$", TILTFILE, re.MULTILINE))
-    assert ast.literal_eval(tilt_lists["DATA"]) == list(DATA_COMPONENTS)
-    assert ast.literal_eval(tilt_lists["SECRETS"]) == list(SECRETS_COMPONENTS)
-    assert "deps = DATA + SECRETS" in TILTFILE  # stubs wait for both
-    assert "resource_deps = deps," in TILTFILE
-    assert 'labels = [component["zone"], component["namespace"]]' in TILTFILE
+def test_image_names_and_base_follow_devenvs_overrides() -> None:
+    assert '[DEVENV, "images", "list", "--json"]' in TILTFILE
+    assert 'repository(images[family]["ref"])' in TILTFILE
+    assert '"BASE_IMAGE": images["python"]["ref"]' in TILTFILE
+    assert "localhost:5001" not in TILTFILE.split("def repository")[1].split('"""', 2)[2]
+
+
+def test_devenv_owns_the_platform_and_tilt_only_the_stubs() -> None:
+    assert '[DEVENV, "render", "--profile", profile, "--only", "stubs"]' in TILTFILE
+    assert 'cmd = [DEVENV, "up", "--context", context, "--profile", profile]' in TILTFILE
+    follow = '[DEVENV, "secrets", "bootstrap", "--follow", "--context", context]'
+    assert f"serve_cmd = {follow}" in TILTFILE
+    assert 'resource_deps = ["devenv-up"]' in TILTFILE  # stubs after the injector serves
+    assert 'if not component["stub"]:\n        continue' in TILTFILE

@@ -3,15 +3,21 @@ webhook serving, then the bootstrap (KV, Kubernetes auth, policies, values)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from devenv.apply.engine import Phase, PhaseFailed, RunContext, digest
-from devenv.apply.waiting import poll, wait_ready
+from devenv.apply.waiting import is_ready, poll, wait_ready, workloads
+from devenv.errors import DevenvError
 from devenv.render import Manifest
 from devenv.secrets.bootstrap import bootstrap
 from devenv.secrets.connection import dev_credentials, openbao_session
 from devenv.secrets.dev_values import KUBERNETES_ADDRESSES
+from devenv.tools.kubectl import Kubectl
 from devenv.topology.labels import component_selector
+from devenv.topology.model import Topology
 
-__all__ = ["PHASE", "SECRETS_COMPONENTS"]
+__all__ = ["PHASE", "SECRETS_COMPONENTS", "keep_bootstrapped", "openbao_instance"]
 
 SECRETS_COMPONENTS = ("openbao", "openbao-agent-injector")
 WEBHOOK = "openbao-agent-injector-cfg"
@@ -21,12 +27,12 @@ def _manifests(run: RunContext) -> list[Manifest]:
     return run.objects_of(SECRETS_COMPONENTS)
 
 
-def _openbao_instance(run: RunContext) -> str:
+def openbao_instance(topology: Topology, kubectl: Kubectl) -> str:
     """Which OpenBao process holds the bootstrap. Dev mode keeps everything in
     memory: a new pod or a restarted container starts empty, so the phase (and its
     bootstrap) must run again. Empty before OpenBao exists."""
-    openbao = run.topology.components["openbao"]
-    result = run.kubectl.run(
+    openbao = topology.components["openbao"]
+    result = kubectl.run(
         "get", "pods", "-n", openbao.namespace, "-l", component_selector(openbao.name),
         "-o", "jsonpath={range .items[*]}{.metadata.uid}/"
         "{.status.containerStatuses[*].restartCount} {end}",
@@ -35,12 +41,52 @@ def _openbao_instance(run: RunContext) -> str:
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
+def _ready_instance(topology: Topology, kubectl: Kubectl) -> str | None:
+    """The OpenBao instance, once its one pod is ready to be bootstrapped."""
+    instance = openbao_instance(topology, kubectl)
+    if not instance or " " in instance:  # none yet, or a rollout with two pods
+        return None
+    found = workloads(kubectl).get("openbao")
+    return instance if found is not None and is_ready(found) else None
+
+
+def keep_bootstrapped(
+    topology: Topology,
+    context: str,
+    *,
+    report: Callable[[str], None],
+    interval: float = 3.0,
+    rounds: int | None = None,
+) -> None:
+    """Bootstrap OpenBao again each time its pod is replaced or restarted (dev mode
+    starts empty, and every agent's login then fails): what Tilt's inner loop runs
+    beside the stubs. ``rounds`` bounds the loop (tests); None runs until stopped."""
+    kubectl = Kubectl(context)
+    bootstrapped: str | None = None
+    done = 0
+    while rounds is None or done < rounds:
+        done += 1
+        instance = _ready_instance(topology, kubectl)
+        if instance is not None and instance != bootstrapped:
+            try:
+                with openbao_session(topology, address=None, context=context) as client:
+                    result = bootstrap(
+                        client, topology, dev_credentials(topology), KUBERNETES_ADDRESSES
+                    )
+            except DevenvError as error:  # retried next round: OpenBao may be starting
+                report(f"OpenBao {instance}: bootstrap failed ({error.message}); retrying")
+            else:
+                bootstrapped = instance
+                report(f"OpenBao {instance}: bootstrap, {len(result.changed)} change(s)")
+        time.sleep(interval)
+
+
 def _inputs(run: RunContext) -> str:
     return digest(
         _manifests(run),
         run.topology.spec.model_dump(mode="json")["secrets"],
         {c.name: c.secrets for c in run.topology.components.values()},
-        _openbao_instance(run),
+        openbao_instance(run.topology, run.kubectl),
     )
 
 
@@ -68,10 +114,10 @@ def _execute(run: RunContext) -> str:
         ),
     )
     with openbao_session(run.topology, address=None, context=run.context) as client:
-        report = bootstrap(
+        result = bootstrap(
             client, run.topology, dev_credentials(run.topology), KUBERNETES_ADDRESSES
         )
-    return f"injector ready, bootstrap: {len(report.changed)} change(s)"
+    return f"injector ready, bootstrap: {len(result.changed)} change(s)"
 
 
 PHASE = Phase("openbao", _execute, _inputs, _manifests)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 
-from devenv.apply.engine import Phase, RunContext, component_of, digest
+from devenv.apply.engine import Phase, RunContext, digest
 from devenv.render import Manifest
+from devenv.render.objects import component_of
 from devenv.render.simulators import (
     render_simulator_endpoints,
     simulator_config,

@@ -40,7 +40,10 @@ def test_the_local_registry_is_documented_the_kep_1755_way() -> None:
     assert configmap["metadata"] == {
         "name": "local-registry-hosting",
         "namespace": "kube-public",
-        "labels": {"app.kubernetes.io/managed-by": "finops-devenv"},
+        "labels": {
+            "app.kubernetes.io/managed-by": "finops-devenv",
+            "finops.io/environment": "finops-devenv",
+        },
     }
     hosting = yaml.safe_load(configmap["data"]["localRegistryHosting.v1"])
     assert hosting["host"] == "localhost:5001"

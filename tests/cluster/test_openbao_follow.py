@@ -1,0 +1,46 @@
+"""`devenv secrets bootstrap --follow` (what the Tiltfile runs beside the stubs):
+OpenBao's pod deleted by hand comes back empty (dev mode) and is bootstrapped
+again without anyone running `devenv up`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from typer.testing import CliRunner
+
+from devenv.cli import app
+
+
+def test_a_replaced_openbao_is_bootstrapped_again(kind_context: str) -> None:
+    kubectl = ["kubectl", "--context", kind_context, "-n", "finops-data"]
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "devenv", "secrets", "bootstrap", "--follow"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert follower.stderr is not None
+    try:
+        lines = [follower.stderr.readline() for _ in range(2)]  # the banner, the first round
+        assert "bootstrap" in lines[1], lines
+        subprocess.run(
+            [*kubectl, "delete", "pod", "-l", "app.kubernetes.io/name=openbao", "--wait=false"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        started = time.monotonic()
+        line = follower.stderr.readline()
+        while "change(s)" not in line and time.monotonic() - started < 180:
+            line = follower.stderr.readline()
+        assert "change(s)" in line, line
+        assert " 0 change(s)" not in line  # the new, empty OpenBao got everything again
+    finally:
+        follower.terminate()
+        follower.wait(timeout=30)
+    # Every agent logs in again; files match OpenBao (the agents re-render within 15 s).
+    deadline = time.monotonic() + 120
+    while True:
+        result = CliRunner().invoke(app, ["secrets", "check"])
+        if result.exit_code == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(5)
+    assert result.exit_code == 0, result.stdout + result.stderr
