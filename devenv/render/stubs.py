@@ -31,6 +31,7 @@ from devenv.topology.sizing import Footprint
 __all__ = ["render_stub", "service_url", "stub_config", "tls_secret_name"]
 
 STUB_UID = 10001
+STOP_GRACE_SECONDS = 5
 
 
 def service_url(topology: Topology, name: str) -> str:
@@ -167,6 +168,12 @@ def render_stub(context: RenderContext, component: ComponentSpec) -> list[Manife
         mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
     pod_spec = {
         "securityContext": pod_security(STUB_UID),
+        # The stub stops within a second of SIGTERM; the injector's agent sidecar runs
+        # under `sh -ec` as PID 1, which never passes SIGTERM on, so it is killed at
+        # this deadline. The default 30 s held every replaced pod (and its quota slot)
+        # that long, so a rollout of a whole namespace (Tilt's, or up's after an
+        # image change) crawled two pods at a time.
+        "terminationGracePeriodSeconds": STOP_GRACE_SECONDS,
         "containers": [container],
         "volumes": volumes,
     }
