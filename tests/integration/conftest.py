@@ -8,6 +8,7 @@ get the pinned official images, CI its locally built stand-ins.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,9 +22,10 @@ from tests.runtime import docker_problem, unavailable
 from tests.stub_processes import free_port
 
 ROOT = Path(__file__).parents[2]
-PG_PASSWORD = "finops-dev"
-REDIS_PASSWORD = "finops-dev"
-OPENBAO_TOKEN = "root"
+# Distinct per run, so a test can look for them where they must not be (argv).
+PG_PASSWORD = "pg-" + secrets.token_hex(12)
+REDIS_PASSWORD = "redis-" + secrets.token_hex(12)
+OPENBAO_TOKEN = "bao-" + secrets.token_hex(12)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.integration.conftest import OPENBAO_TOKEN, DataLayer
+from tests.integration.conftest import OPENBAO_TOKEN, PG_PASSWORD, REDIS_PASSWORD, DataLayer
 
 
 def test_postgres_answers_a_real_query(data_layer: DataLayer) -> None:
@@ -65,7 +67,7 @@ def test_the_init_scripts_rule_both_ways(
 
 
 def test_postgres_refuses_a_wrong_password(data_layer: DataLayer) -> None:
-    wrong = data_layer.postgres_dsn.replace(":finops-dev@", ":nope@")
+    wrong = data_layer.postgres_dsn.replace(f":{PG_PASSWORD}@", ":nope@")
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(wrong, connect_timeout=5)
 
@@ -93,3 +95,15 @@ def test_openbao_dev_server_keeps_versions(data_layer: DataLayer) -> None:
         assert bao.get(path).json()["data"]["data"] == {"value": "two"}
         forbidden = httpx.get(f"{data_layer.openbao_addr}{path}", timeout=5)
         assert forbidden.status_code == 403
+
+
+def test_no_secret_is_in_any_process_arguments_on_the_host(data_layer: DataLayer) -> None:
+    # Containers' processes are host processes: `ps` shows their argv to every user,
+    # including the healthchecks docker runs inside them.
+    for _ in range(3):  # across a few healthcheck rounds (every 2 s)
+        listing = subprocess.run(
+            ["ps", "-eo", "args"], capture_output=True, text=True, check=True
+        ).stdout
+        for value in (PG_PASSWORD, REDIS_PASSWORD, OPENBAO_TOKEN):
+            assert value not in listing
+        time.sleep(1)
