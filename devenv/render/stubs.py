@@ -17,6 +17,7 @@ from devenv.render.objects import (
     container_ports,
     pod_security,
 )
+from devenv.secrets.bootstrap import role_name
 from devenv.secrets.files import (
     KV_MOUNT,
     SECRETS_DIR,
@@ -57,7 +58,7 @@ def injection_annotations(
     prefix = AGENT_ANNOTATION_PREFIX
     annotations = {
         f"{prefix}agent-inject": "true",
-        f"{prefix}role": component.name,
+        f"{prefix}role": role_name(component),
         f"{prefix}agent-pre-populate": "true",
         # Named per pod (not only in the injector's defaults) so that a new agent
         # image changes the pod template and rolls the pods.

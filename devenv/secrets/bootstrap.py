@@ -25,6 +25,7 @@ __all__ = [
     "component_token",
     "list_secrets",
     "policy_document",
+    "role_name",
     "rotate",
     "secret_names",
 ]
@@ -47,6 +48,12 @@ class BootstrapReport:
 
 
 def policy_name(component: ComponentSpec) -> str:
+    return f"{POLICY_PREFIX}{component.name}"
+
+
+def role_name(component: ComponentSpec) -> str:
+    """The component's Kubernetes-auth role: prefixed like its policy, so that
+    bootstrap removes only roles devenv made, never another tenant's."""
     return f"{POLICY_PREFIX}{component.name}"
 
 
@@ -128,7 +135,7 @@ def _ensure_policies_and_roles(
     client: BaoClient, topology: Topology, report: BootstrapReport, *, roles: bool
 ) -> None:
     wanted = {c.name: c for c in topology.components.values() if c.secrets}
-    for name, component in wanted.items():
+    for component in wanted.values():
         document = policy_document(topology, component)
         existing = (client.request("GET", f"sys/policies/acl/{policy_name(component)}") or {}).get(
             "data"
@@ -145,12 +152,13 @@ def _ensure_policies_and_roles(
         if not roles:
             continue
         payload = role_payload(component)
-        role = (client.request("GET", f"auth/kubernetes/role/{name}") or {}).get("data") or {}
+        role_path = f"auth/kubernetes/role/{role_name(component)}"
+        role = (client.request("GET", role_path) or {}).get("data") or {}
         if any(role.get(key) != value for key, value in payload.items()):
-            client.request("POST", f"auth/kubernetes/role/{name}", payload)
-            report.record(f"role {name}", "created" if not role else "updated")
+            client.request("POST", role_path, payload)
+            report.record(f"role {role_name(component)}", "created" if not role else "updated")
         else:
-            report.record(f"role {name}", "unchanged")
+            report.record(f"role {role_name(component)}", "unchanged")
     # Components removed from the topology lose their access.
     policies = (client.request("LIST", "sys/policies/acl") or {}).get("data", {}).get("keys", [])
     for policy in policies:
@@ -162,10 +170,11 @@ def _ensure_policies_and_roles(
     existing = (
         (client.request("LIST", "auth/kubernetes/role") or {}).get("data", {}).get("keys", [])
     )
-    for role_name in existing:
-        if role_name not in wanted:
-            client.request("DELETE", f"auth/kubernetes/role/{role_name}")
-            report.record(f"role {role_name}", "deleted")
+    ours = {role_name(component) for component in wanted.values()}
+    for existing_role in existing:
+        if existing_role.startswith(POLICY_PREFIX) and existing_role not in ours:
+            client.request("DELETE", f"auth/kubernetes/role/{existing_role}")
+            report.record(f"role {existing_role}", "deleted")
 
 
 def _ensure_secrets(

@@ -72,15 +72,17 @@ def test_bootstrap_twice_gives_the_same_state(
 ) -> None:
     with bao_server.client() as client:
         first = run_bootstrap(client)
-        assert "role cost-agent" in first.changed
+        assert "role finops-cost-agent" in first.changed
         state = snapshot(client)
         second = run_bootstrap(client)
         assert second.changed == []
         assert snapshot(client) == state
     assert state["mount"]["version"] == "2"
     assert "kubernetes/" in state["auth"]
-    assert state["roles"]["cost-agent"]["bound_service_account_names"] == ["cost-agent"]
-    assert state["roles"]["cost-agent"]["bound_service_account_namespaces"] == ["finops-agents"]
+    assert state["roles"]["finops-cost-agent"]["bound_service_account_names"] == ["cost-agent"]
+    assert state["roles"]["finops-cost-agent"]["bound_service_account_namespaces"] == [
+        "finops-agents"
+    ]
     assert set(state["secrets"]) == {s.path.split("/")[1] for s in topology.secrets.values()}
 
 
@@ -169,3 +171,18 @@ def test_agent_renders_templates_and_rotation_reaches_file_and_stub(
     assert stub.process.poll() is None  # no restart
     assert _file_version(agent.directory / "llm-api-keys") == 2
     assert took < 10, f"render interval 1 s, but the rotation took {took:.1f}s"
+
+
+def test_bootstrap_removes_only_the_roles_it_made(
+    bao_server: BaoServer, topology: Topology, run_bootstrap: Bootstrap
+) -> None:
+    with bao_server.client() as client:
+        run_bootstrap(client)
+        payload = {"bound_service_account_names": ["x"], "bound_service_account_namespaces": ["y"]}
+        client.request("POST", "auth/kubernetes/role/someone-elses", payload)  # not devenv's
+        client.request("POST", "auth/kubernetes/role/finops-removed-component", payload)
+        report = run_bootstrap(client)
+        roles = client.request("LIST", "auth/kubernetes/role")["data"]["keys"]  # type: ignore[index]
+    assert "role finops-removed-component" in report.changed
+    assert "someone-elses" in roles
+    assert "finops-removed-component" not in roles

@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable
 
-from devenv.secrets.bootstrap import rotate
+from devenv.secrets.bootstrap import role_name, rotate
 from devenv.secrets.connection import openbao_session
 from devenv.verify.injection import check_injection, expected_hashes
 from devenv.verify.suite._live import Live
@@ -43,7 +43,8 @@ def test_a_pod_token_reads_only_its_own_paths(live: Live) -> None:
     component = live.topology.components[PROBE_COMPONENT]
     own = [live.topology.secrets[s].path for s in component.secrets]
     others = [s.path for n, s in live.topology.secrets.items() if n not in component.secrets]
-    out = live.exec_python(component, ["-c", _LOGIN_AND_READ, component.name, *own, *others])
+    role = role_name(component)
+    out = live.exec_python(component, ["-c", _LOGIN_AND_READ, role, *own, *others])
     codes = json.loads(out.strip().splitlines()[-1])
     assert {path: codes[path] for path in own} == dict.fromkeys(own, 200)
     assert {path: codes[path] for path in others} == dict.fromkeys(others, 403)

@@ -130,7 +130,7 @@ def test_stub_pods_get_one_secret_file_per_topology_secret(
     manifests = render_manifests(topology, "dev", image_set)
     deployment = _object(manifests, "Deployment", "cost-agent")
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-    assert annotations["vault.hashicorp.com/role"] == "cost-agent"
+    assert annotations["vault.hashicorp.com/role"] == "finops-cost-agent"
     assert (
         annotations["vault.hashicorp.com/agent-inject-secret-llm-api-keys"]
         == "secret/data/finops/llm"
