@@ -22,11 +22,16 @@ def write_data(text: str) -> None:
 
 
 def report_error(error: DevenvError) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
+    """One red line, the details, the hint: with every secret value redacted, since
+    details carry other programs' output (stderr tails, a failing pod's logs)."""
+    from devenv.secrets.redaction import redactor
+
+    redact = redactor()
+    err_console.print(f"[bold red]error:[/] {escape(redact(error.message))}", highlight=False)
     for line in error.details():
-        err_console.print(f"  {escape(line)}", highlight=False)
+        err_console.print(f"  {escape(redact(line))}", highlight=False)
     if error.hint:
-        err_console.print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False)
+        err_console.print(f"[dim]hint:[/] {escape(redact(error.hint))}", highlight=False)
 
 
 def verdict(ok: bool) -> str:

@@ -3,10 +3,14 @@ checks, network policies and secret injection really work."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -16,10 +20,39 @@ from devenv.cli._options import ContextOption, ProfileOption, TopologyOption, ku
 SUITE = Path(__file__).parents[1] / "verify" / "suite"
 
 
+class _RedactedStream(io.TextIOBase):
+    """stdout with every secret value replaced, for pytest's own reporting."""
+
+    def __init__(self, target: TextIO, redact: Callable[[str], str]) -> None:
+        self.target = target
+        self.redact = redact
+
+    def write(self, text: str) -> int:
+        self.target.write(self.redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    @classmethod
+    @contextlib.contextmanager
+    def replacing_stdout(cls, redact: Callable[[str], str]) -> Iterator[None]:
+        original = sys.stdout
+        sys.stdout = cls(original, redact)
+        try:
+            yield
+        finally:
+            sys.stdout = original
+
+
 class _Progress:
     """A pytest plugin: one live line per test, then a five-second summary."""
 
-    def __init__(self) -> None:
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        self.redact = redact
         self.results: list[tuple[str, str, float, str]] = []
         self.started = time.monotonic()
 
@@ -29,7 +62,7 @@ class _Progress:
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             name = report.nodeid.split("::")[-1]
-            detail = "" if report.passed else _failure_lines(report.longreprtext)
+            detail = "" if report.passed else self.redact(_failure_lines(report.longreprtext))
             self.results.append((name, report.outcome, report.duration, detail))
             mark = {"passed": "[green]✓[/]", "failed": "[red]✗[/]"}.get(report.outcome, "·")
             err_console.print(f"{mark} {name} ({report.duration:.1f}s) {detail}")
@@ -67,6 +100,7 @@ def integration_command(
     import pytest
 
     from devenv.errors import CheckFailed
+    from devenv.secrets.redaction import redactor
     from devenv.verify.environment import require_environment
 
     loaded = load(topology, profile)
@@ -92,8 +126,14 @@ def integration_command(
     if junit:
         # legacy: keeps the measured times (record_property) in the report.
         args += [f"--junit-xml={junit}", "-o", "junit_family=legacy"]
-    progress = _Progress()
-    code = pytest.main(args, plugins=[progress])
+    # The suite reads logs and secret files: whatever it prints, and the report,
+    # go out with every secret value redacted.
+    redact = redactor()
+    progress = _Progress(redact)
+    with _RedactedStream.replacing_stdout(redact):
+        code = pytest.main(args, plugins=[progress])
+    if junit and junit.exists():
+        junit.write_text(redact(junit.read_text(encoding="utf-8")), encoding="utf-8")
     elapsed = time.monotonic() - progress.started
     passed = sum(1 for _, outcome, _, _ in progress.results if outcome == "passed")
     failed = [

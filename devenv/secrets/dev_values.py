@@ -58,6 +58,9 @@ class DevCredentials:
     redis_password: str
     openbao_root_token: str
     seeds: Mapping[str, Mapping[str, str]]  # secret name -> generated fields
+    # What dev-mode OpenBao printed at its last start (read from its log, kept here,
+    # 0600, so that devenv can unseal it and never needs to show the log).
+    openbao_unseal_key: str = ""
 
     def kubernetes_secret_data(self) -> dict[str, str]:
         """stringData of the finops-data-credentials Secret (mounted as files)."""
@@ -105,6 +108,7 @@ def load_or_create_credentials(path: Path, topology: Topology) -> DevCredentials
         # OpenBao reserves the "s." prefix for tokens it generates itself.
         openbao_root_token=stored.get("openbao_root_token") or "devenv-" + _random(24),
         seeds=seeds,
+        openbao_unseal_key=str(stored.get("openbao_unseal_key") or ""),
     )
     if _as_json(credentials) != stored:
         save_credentials(path, credentials)
@@ -128,6 +132,7 @@ def _as_json(credentials: DevCredentials) -> dict[str, Any]:
         "redis_password": credentials.redis_password,
         "openbao_root_token": credentials.openbao_root_token,
         "seeds": {name: dict(fields) for name, fields in credentials.seeds.items()},
+        "openbao_unseal_key": credentials.openbao_unseal_key,
     }
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "DaemonDown",
     "PortBusy",
     "Result",
+    "child_environment",
     "find_program",
     "installed_bin_dir",
     "own_environment_dirs",
@@ -118,12 +119,24 @@ def _resolve(argv: Sequence[str]) -> str:
     return program
 
 
+# devenv's own secrets in its environment: no program it runs needs them.
+PRIVATE_VARIABLES = ("DEVENV_OPENBAO_TOKEN",)
+
+
+def child_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a program gets: the given one, or devenv's without its secrets."""
+    if env is not None:
+        return dict(env)
+    return {k: v for k, v in os.environ.items() if k not in PRIVATE_VARIABLES}
+
+
 def spawn(argv: Sequence[str]) -> subprocess.Popen[str]:
     """Start a long-running program (a port-forward, a log follower) with piped output."""
     program = _resolve(argv)
     return subprocess.Popen(
-        [program, *argv[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        [program, *argv[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=child_environment(),
+    )  # fmt: skip
 
 
 def run(
@@ -143,7 +156,7 @@ def run(
             capture_output=True,
             text=True,
             timeout=timeout,
-            env=None if env is None else dict(env),
+            env=child_environment(env),
             check=False,
         )
     except subprocess.TimeoutExpired:

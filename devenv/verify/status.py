@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from devenv.errors import ToolError
+from devenv.secrets.redaction import redactor
 from devenv.tools.kubectl import AGENT_CONTAINER, Kubectl, container_names, pod_proxy_path
 from devenv.tools.process import spawn
 from devenv.topology.model import ComponentSpec, Topology
@@ -117,9 +118,10 @@ def stream_logs(topology: Topology, context: str, name: str, *, follow: bool, ta
     )  # fmt: skip
     process = spawn(argv)
     assert process.stdout is not None  # noqa: S101 - spawn pipes stdout
+    redact = redactor()  # OpenBao's dev banner prints its unseal key and root token
     try:
         for line in process.stdout:
-            sys.stdout.write(line)
+            sys.stdout.write(redact(line))
             sys.stdout.flush()
     finally:
         process.terminate()

@@ -3,16 +3,18 @@ webhook serving, then the bootstrap (KV, Kubernetes auth, policies, values)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from devenv.apply.engine import Phase, PhaseFailed, RunContext, digest
 from devenv.apply.waiting import is_ready, poll, wait_ready, workloads
 from devenv.errors import DevenvError
 from devenv.render import Manifest
 from devenv.secrets.bootstrap import bootstrap
-from devenv.secrets.connection import dev_credentials, openbao_session
-from devenv.secrets.dev_values import KUBERNETES_ADDRESSES
+from devenv.secrets.connection import credentials_path, dev_credentials, openbao_session
+from devenv.secrets.dev_values import KUBERNETES_ADDRESSES, save_credentials
 from devenv.tools.kubectl import Kubectl
 from devenv.topology.labels import component_selector
 from devenv.topology.model import Topology
@@ -77,6 +79,7 @@ def keep_bootstrapped(
                 report(f"OpenBao {instance}: bootstrap failed ({error.message}); retrying")
             else:
                 bootstrapped = instance
+                _keep_unseal_key(topology, kubectl)
                 report(f"OpenBao {instance}: bootstrap, {len(result.changed)} change(s)")
         time.sleep(interval)
 
@@ -113,11 +116,31 @@ def _execute(run: RunContext) -> str:
             next_command=f"devenv logs openbao-agent-injector --context {run.context}",
         ),
     )
+    _keep_unseal_key(run.topology, run.kubectl)
     with openbao_session(run.topology, address=None, context=run.context) as client:
         result = bootstrap(
             client, run.topology, dev_credentials(run.topology), KUBERNETES_ADDRESSES
         )
     return f"injector ready, bootstrap: {len(result.changed)} change(s)"
+
+
+_UNSEAL_KEY = re.compile(r"Unseal Key:\s*(\S+)")
+
+
+def _keep_unseal_key(topology: Topology, kubectl: Kubectl) -> None:
+    """Dev mode prints a fresh unseal key at each start: keep it in the 0600 state
+    file (devenv's output never shows it: see devenv.secrets.redaction)."""
+    openbao = topology.components["openbao"]
+    log = kubectl.run(
+        "logs", "-n", openbao.namespace, f"deployment/{openbao.name}", "-c", "openbao",
+        "--tail=200", check=False,
+    ).stdout  # fmt: skip
+    found = _UNSEAL_KEY.search(log)
+    credentials = dev_credentials(topology)
+    if found and found.group(1) != credentials.openbao_unseal_key:
+        save_credentials(
+            credentials_path(topology), replace(credentials, openbao_unseal_key=found.group(1))
+        )
 
 
 PHASE = Phase("openbao", _execute, _inputs, _manifests)

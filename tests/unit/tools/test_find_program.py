@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from devenv.tools.process import find_program
+from devenv.tools.process import find_program, run
 
 
 def _executable(directory: Path, name: str) -> Path:
@@ -54,3 +54,13 @@ def test_the_test_environment_has_its_own_bao() -> None:
     found = find_program("bao")
     assert found is not None
     assert Path(found).parent == Path(sys.executable).parent
+
+
+def test_programs_devenv_runs_do_not_inherit_its_openbao_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEVENV_OPENBAO_TOKEN", "s.only-for-devenv")
+    monkeypatch.setenv("KUBECONFIG", "kubeconfig-of-the-test")
+    printed = run([sys.executable, "-c", "import os; print(sorted(os.environ))"]).stdout
+    assert "DEVENV_OPENBAO_TOKEN" not in printed
+    assert "KUBECONFIG" in printed
