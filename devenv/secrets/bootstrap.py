@@ -46,6 +46,12 @@ class BootstrapReport:
     def changed(self) -> list[str]:
         return [what for what, action in self.actions if action != "unchanged"]
 
+    @property
+    def fresh_openbao(self) -> bool:
+        """The Kubernetes auth mount was created now: this OpenBao started empty, so
+        every token its agents got before is unknown to it."""
+        return ("auth kubernetes/", "created") in self.actions
+
 
 def policy_name(component: ComponentSpec) -> str:
     return f"{POLICY_PREFIX}{component.name}"

@@ -16,7 +16,7 @@ from devenv.secrets.bootstrap import bootstrap
 from devenv.secrets.connection import credentials_path, dev_credentials, openbao_session
 from devenv.secrets.dev_values import KUBERNETES_ADDRESSES, save_credentials
 from devenv.tools.kubectl import Kubectl
-from devenv.topology.labels import component_selector
+from devenv.topology.labels import COMPONENT_LABEL, component_selector
 from devenv.topology.model import Topology
 
 __all__ = ["PHASE", "SECRETS_COMPONENTS", "keep_bootstrapped", "openbao_instance"]
@@ -80,7 +80,11 @@ def keep_bootstrapped(
             else:
                 bootstrapped = instance
                 _keep_unseal_key(topology, kubectl)
-                report(f"OpenBao {instance}: bootstrap, {len(result.changed)} change(s)")
+                restarted = restart_agents(topology, kubectl) if result.fresh_openbao else 0
+                report(
+                    f"OpenBao {instance}: bootstrap, {len(result.changed)} change(s),"
+                    f" {restarted} pod(s) restarted for new agent tokens"
+                )
         time.sleep(interval)
 
 
@@ -121,7 +125,29 @@ def _execute(run: RunContext) -> str:
         result = bootstrap(
             client, run.topology, dev_credentials(run.topology), KUBERNETES_ADDRESSES
         )
-    return f"injector ready, bootstrap: {len(result.changed)} change(s)"
+    restarted = restart_agents(run.topology, run.kubectl) if result.fresh_openbao else 0
+    again = f", {restarted} pod(s) restarted for new agent tokens" if restarted else ""
+    return f"injector ready, bootstrap: {len(result.changed)} change(s){again}"
+
+
+def restart_agents(topology: Topology, kubectl: Kubectl) -> int:
+    """Replace the pods whose agents hold tokens of an OpenBao that is gone (dev mode
+    starts empty): their agents would keep failing until their retries ran out,
+    while the files they had already written still looked right. Their
+    Deployments make new pods, whose agents log in afresh. Returns how many."""
+    injected: dict[str, list[str]] = {}
+    for component in topology.components.values():
+        if component.is_stub and topology.injected_secrets(component):
+            injected.setdefault(component.namespace, []).append(component.name)
+    deleted = 0
+    for namespace, names in injected.items():
+        result = kubectl.run(
+            "delete", "pods", "-n", namespace, "--wait=false",
+            "-l", f"{COMPONENT_LABEL} in ({','.join(sorted(names))})",
+            check=False, timeout=60,
+        )  # fmt: skip
+        deleted += result.stdout.count(" deleted")
+    return deleted
 
 
 _UNSEAL_KEY = re.compile(r"Unseal Key:\s*(\S+)")
