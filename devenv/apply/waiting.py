@@ -12,7 +12,7 @@ from devenv.render import Manifest
 from devenv.tools.kubectl import Kubectl
 from devenv.topology.labels import MANAGED_SELECTOR, component_selector
 
-__all__ = ["is_ready", "poll", "wait_ready", "workloads"]
+__all__ = ["is_ready", "poll", "poll_phase", "wait_ready", "workloads"]
 
 T = TypeVar("T")
 
@@ -34,6 +34,24 @@ def poll(
         if time.monotonic() >= deadline:
             raise on_timeout()
         time.sleep(interval)
+
+
+def poll_phase(
+    run: RunContext,
+    phase: str,
+    attempt: Callable[[], T | None],
+    *,
+    interval: float,
+    problem: str,
+    next_command: str,
+) -> T:
+    """``poll`` within the run's timeout; past it, the phase fails with ``problem``."""
+    return poll(
+        attempt,
+        timeout=run.options.timeout,
+        interval=interval,
+        on_timeout=lambda: PhaseFailed(phase, problem, next_command=next_command),
+    )
 
 
 def workloads(kubectl: Kubectl) -> dict[str, Manifest]:

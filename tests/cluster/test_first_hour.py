@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -22,6 +21,7 @@ import yaml
 
 from devenv.tools.install import host_platform, tool_pins
 from devenv.tools.process import find_program
+from tests.local_http import serving
 
 # Where the stand-in release site keeps each program, as the real sites lay them out.
 LAYOUT = {"kind": "kind/kind-{os}-{arch}", "kubectl": "kubectl/{os}/{arch}/kubectl"}
@@ -40,11 +40,8 @@ def release_site(tmp_path: Path) -> Iterator[str]:
         assert found is not None, f"{name} must be installed to serve it"
         (root / _relative(name)).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(found, root / _relative(name))
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(partial(http.server.SimpleHTTPRequestHandler, directory=str(root))) as address:
+        yield f"http://{address}"
 
 
 def _pins_for(site: str, root: Path, destination: Path) -> Path:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from devenv.apply.engine import Phase, PhaseFailed, RunContext, digest, files_digest
-from devenv.apply.waiting import poll
+from devenv.apply.engine import Phase, RunContext, digest, files_digest
+from devenv.apply.waiting import poll_phase
 from devenv.render.kind_config import (
     REGISTRY_NAME,
     REGISTRY_PORT,
@@ -71,16 +71,11 @@ def _execute(run: RunContext) -> str:
     detail = f"context {options.context}" if options.context else _ensure_kind_cluster(run)
     for manifests in _extra_manifests(run):
         run.kubectl.run("apply", "-f", str(manifests), timeout=300)
-    poll(
-        lambda: _nodes_ready(run),
-        timeout=options.timeout,
-        interval=2,
-        on_timeout=lambda: PhaseFailed(
-            "cluster",
-            f"nodes not Ready after {options.timeout:.0f}s",
-            next_command=f"kubectl --context {run.context} describe nodes",
-        ),
-    )
+    poll_phase(
+        run, "cluster", lambda: _nodes_ready(run), interval=2,
+        problem=f"nodes not Ready after {options.timeout:.0f}s",
+        next_command=f"kubectl --context {run.context} describe nodes",
+    )  # fmt: skip
     if options.context is None and options.registry:
         if ensure_registry(run.images.ref("registry"), run.kind):
             run.record["created_registry"] = True

@@ -9,8 +9,8 @@ kernel lacks nftables ``queue`` (kindnet's enforcement then fails open).
 from __future__ import annotations
 
 from devenv.apply.doctor import nft_queue_support
-from devenv.apply.engine import Phase, PhaseFailed, RunContext, digest
-from devenv.apply.waiting import poll
+from devenv.apply.engine import Phase, RunContext, digest
+from devenv.apply.waiting import poll_phase
 from devenv.render import Manifest
 from devenv.render.policy_enforcer import KUBE_ROUTER, render_policy_enforcer
 from devenv.topology.labels import MANAGED_SELECTOR
@@ -55,16 +55,11 @@ def _execute(run: RunContext) -> str:
         )  # fmt: skip
         return f"kindnet ({run.enforcer_reason})"
     run.apply("enforcer", _manifests(run))
-    poll(
-        lambda: _daemon_set_ready(run),
-        timeout=run.options.timeout,
-        interval=2,
-        on_timeout=lambda: PhaseFailed(
-            "enforcer",
-            f"kube-router not ready after {run.options.timeout:.0f}s",
-            next_command=f"kubectl --context {run.context} -n kube-system logs ds/{KUBE_ROUTER}",
-        ),
-    )
+    poll_phase(
+        run, "enforcer", lambda: _daemon_set_ready(run), interval=2,
+        problem=f"kube-router not ready after {run.options.timeout:.0f}s",
+        next_command=f"kubectl --context {run.context} -n kube-system logs ds/{KUBE_ROUTER}",
+    )  # fmt: skip
     return f"kube-router ready ({run.enforcer_reason})"
 
 

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from devenv.apply.engine import Phase, PhaseFailed, RunContext, digest
-from devenv.apply.waiting import is_ready, poll, wait_ready, workloads
+from devenv.apply.engine import Phase, RunContext, digest
+from devenv.apply.waiting import is_ready, poll_phase, wait_ready, workloads
 from devenv.errors import DevenvError
 from devenv.render import Manifest
 from devenv.secrets.bootstrap import bootstrap
@@ -110,16 +110,11 @@ def _execute(run: RunContext) -> str:
     run.apply("openbao", _manifests(run))
     wait_ready(run, "openbao", list(SECRETS_COMPONENTS))
     # The injector patches its webhook's CA bundle; pods created before that skip injection.
-    poll(
-        lambda: _webhook_ca_set(run),
-        timeout=run.options.timeout,
-        interval=1,
-        on_timeout=lambda: PhaseFailed(
-            "openbao",
-            "the injector never set its webhook's CA bundle",
-            next_command=f"devenv logs openbao-agent-injector --context {run.context}",
-        ),
-    )
+    poll_phase(
+        run, "openbao", lambda: _webhook_ca_set(run), interval=1,
+        problem="the injector never set its webhook's CA bundle",
+        next_command=f"devenv logs openbao-agent-injector --context {run.context}",
+    )  # fmt: skip
     _keep_unseal_key(run.topology, run.kubectl)
     with openbao_session(run.topology, address=None, context=run.context) as client:
         result = bootstrap(

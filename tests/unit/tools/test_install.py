@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from devenv.cli import app
 from devenv.errors import ToolError, ToolMissing
 from devenv.tools.install import ensure_tool, host_platform, tool_pins, tool_report
 from devenv.tools.process import installed_bin_dir, run
+from tests.local_http import serving
 
 FAKE_KIND = b"#!/bin/sh\necho 'kind v0.30.0 go1.24.6 linux/amd64'\n"
 
@@ -44,11 +44,8 @@ class _Site(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def site() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(_Site) as address:
+        yield f"http://{address}"
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from devenv.apply.pin import pin_catalog
 from devenv.tools.registry_api import ImageName, parse_image, resolve_tag
+from tests.local_http import serving
 
 INDEX = "application/vnd.oci.image.index.v1+json"
 INDEX_DIGEST = "sha256:" + "1" * 64
@@ -68,10 +68,8 @@ class _Registry(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def registry() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(_Registry) as address:
+        yield address
 
 
 def test_a_tag_resolves_to_its_index_after_an_anonymous_token(registry: str) -> None:
