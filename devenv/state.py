@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,15 @@ def read_json(path: Path) -> dict[str, Any] | None:
 def write_private_json(path: Path, data: dict[str, Any]) -> None:
     """Write atomically, readable by this user only (it may hold dev credentials)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-    tmp.replace(path)
+    # A name of its own per writer (mkstemp creates it 0600): two devenv processes
+    # (Tilt's OpenBao keeper and a rotate) never interleave in one temporary file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+        Path(tmp).replace(path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def record_path(cluster: str) -> Path:

@@ -4,6 +4,7 @@ sources kept: only the digest of a changed reference is replaced)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -61,6 +62,13 @@ def pin_catalog(
         text = path.read_text(encoding="utf-8")
         for pin in pins:
             if pin.changed and pin.new is not None:
-                text = text.replace(pin.old, pin.new)
+                text = _replace_ref(text, pin.old, pin.new)
         path.write_text(text, encoding="utf-8")
     return pins
+
+
+def _replace_ref(text: str, old: str, new: str) -> str:
+    """``old`` replaced where it is the whole value of a ``ref:`` line (one
+    reference may be the prefix of another), comments after it kept."""
+    line = re.compile(rf"^(\s*ref:\s*){re.escape(old)}(?=\s*(#.*)?$)", re.MULTILINE)
+    return line.sub(lambda match: match.group(1) + new, text)

@@ -131,8 +131,8 @@ class PolicyEvaluator:
             policy
             for policy in self.policies
             if policy["metadata"].get("namespace", "default") == pod.namespace
-            and direction in _policy_types(policy.get("spec", {}))
-            and selector_matches(policy.get("spec", {}).get("podSelector"), pod.labels)
+            and direction in _policy_types(policy.get("spec") or {})
+            and selector_matches((policy.get("spec") or {}).get("podSelector"), pod.labels)
         ]
 
     def _peer_matches(self, peer: Mapping[str, Any], policy_ns: str, other: Endpoint) -> bool:
@@ -192,9 +192,9 @@ class PolicyEvaluator:
         allowing = []
         for policy in selecting:
             namespace = policy["metadata"].get("namespace", "default")
-            for rule in policy.get("spec", {}).get(key) or []:
-                peers = rule.get(peers_key)
-                if not self._port_matches(rule.get("ports"), port):
+            for rule in (policy.get("spec") or {}).get(key) or []:
+                peers = (rule or {}).get(peers_key)
+                if not self._port_matches((rule or {}).get("ports"), port):
                     continue
                 matching = [p for p in peers or [] if self._peer_matches(p, namespace, other)]
                 if not peers or matching:

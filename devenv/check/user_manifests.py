@@ -21,15 +21,22 @@ __all__ = ["load_user_manifests", "selector_problems"]
 _OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 
+def _mappings(value: Any) -> list[Mapping[str, Any]]:
+    """The mappings of a list (others are the schema check's to report)."""
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
 def _selectors(policy: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
     """Every label selector of a NetworkPolicy, with its field path."""
-    spec = policy.get("spec") or {}
+    spec = policy.get("spec")
+    if not isinstance(spec, Mapping):
+        return
     yield "spec.podSelector", spec.get("podSelector")
     for direction, peers_key in (("ingress", "from"), ("egress", "to")):
-        for r, rule in enumerate(spec.get(direction) or []):
-            for p, peer in enumerate((rule or {}).get(peers_key) or []):
+        for r, rule in enumerate(_mappings(spec.get(direction))):
+            for p, peer in enumerate(_mappings(rule.get(peers_key))):
                 for key in ("podSelector", "namespaceSelector"):
-                    if key in (peer or {}):
+                    if key in peer:
                         yield f"spec.{direction}[{r}].{peers_key}[{p}].{key}", peer[key]
 
 
@@ -41,7 +48,9 @@ def selector_problems(objects: Sequence[Mapping[str, Any]]) -> list[str]:
         if obj.get("kind") != "NetworkPolicy":
             continue
         for path, selector in _selectors(obj):
-            for e, expression in enumerate((selector or {}).get("matchExpressions") or []):
+            if not isinstance(selector, Mapping):
+                continue
+            for e, expression in enumerate(_mappings(selector.get("matchExpressions"))):
                 where = f"{object_name(obj)}: {path}.matchExpressions[{e}]"
                 operator, values = expression.get("operator"), expression.get("values") or []
                 if operator not in _OPERATORS:

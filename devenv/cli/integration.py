@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
+from rich.markup import escape
 
 from devenv.cli._console import err_console, out_console
 from devenv.cli._options import ContextOption, ProfileOption, TopologyOption, kube_context, load
@@ -57,7 +58,7 @@ class _Progress:
         self.started = time.monotonic()
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
-        err_console.print(f"[dim]… {nodeid.rsplit('::', maxsplit=1)[-1]}[/]")
+        err_console.print(f"[dim]… {escape(nodeid.rsplit('::', maxsplit=1)[-1])}[/]")
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
@@ -65,7 +66,8 @@ class _Progress:
             detail = "" if report.passed else self.redact(_failure_lines(report.longreprtext))
             self.results.append((name, report.outcome, report.duration, detail))
             mark = {"passed": "[green]✓[/]", "failed": "[red]✗[/]"}.get(report.outcome, "·")
-            err_console.print(f"{mark} {name} ({report.duration:.1f}s) {detail}")
+            # Test output is text, not markup: "[/v1/secret]" must print as it is.
+            err_console.print(f"{mark} {escape(name)} ({report.duration:.1f}s) {escape(detail)}")
 
 
 def _failure_lines(text: str, most: int = 6) -> str:
@@ -132,8 +134,8 @@ def integration_command(
     progress = _Progress(redact)
     with _RedactedStream.replacing_stdout(redact):
         code = pytest.main(args, plugins=[progress])
-    if junit and junit.exists():
-        junit.write_text(redact(junit.read_text(encoding="utf-8")), encoding="utf-8")
+    if junit and junit.exists():  # anew: the suite may have rotated values
+        junit.write_text(redactor()(junit.read_text(encoding="utf-8")), encoding="utf-8")
     elapsed = time.monotonic() - progress.started
     passed = sum(1 for _, outcome, _, _ in progress.results if outcome == "passed")
     failed = [

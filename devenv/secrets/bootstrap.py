@@ -35,9 +35,17 @@ KUBERNETES_HOST = "https://kubernetes.default.svc"
 Action = Literal["created", "updated", "unchanged", "deleted"]
 
 
+# Written last by a bootstrap that completed: an OpenBao without it started empty
+# since (dev mode), or was never fully bootstrapped.
+COMPLETED_MARKER = "devenv/bootstrap-completed"
+
+
 @dataclass
 class BootstrapReport:
     actions: list[tuple[str, Action]] = field(default_factory=list)
+    # No bootstrap had completed on this OpenBao before: tokens its agents got
+    # from an earlier OpenBao are unknown to it.
+    fresh_openbao: bool = False
 
     def record(self, what: str, action: Action) -> None:
         self.actions.append((what, action))
@@ -45,12 +53,6 @@ class BootstrapReport:
     @property
     def changed(self) -> list[str]:
         return [what for what, action in self.actions if action != "unchanged"]
-
-    @property
-    def fresh_openbao(self) -> bool:
-        """The Kubernetes auth mount was created now: this OpenBao started empty, so
-        every token its agents got before is unknown to it."""
-        return ("auth kubernetes/", "created") in self.actions
 
 
 def policy_name(component: ComponentSpec) -> str:
@@ -212,10 +214,13 @@ def bootstrap(
     if health.get("sealed") or not health.get("initialized", True):
         raise OpenBaoError("OpenBao is sealed or not initialised", hint="restart it in dev mode")
     _ensure_kv(client, report)
+    report.fresh_openbao = client.read_kv(KV_MOUNT, COMPLETED_MARKER) is None
     if kubernetes is not None:
         _ensure_kubernetes_auth(client, kubernetes, report)
     _ensure_policies_and_roles(client, topology, report, roles=kubernetes is not None)
     _ensure_secrets(client, topology, credentials, addresses, report)
+    if report.fresh_openbao:
+        client.write_kv(KV_MOUNT, COMPLETED_MARKER, {"by": "devenv"})
     return report
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from devenv.errors import ConfigError
 from devenv.state import read_json
 
 __all__ = ["REDACTED", "Redactor", "known_secret_values", "redactor"]
@@ -38,13 +39,22 @@ def known_secret_values(environ: dict[str, str] | None = None) -> set[str]:
     base = Path(env.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "finops-devenv"
     values = {env["DEVENV_OPENBAO_TOKEN"]} if env.get("DEVENV_OPENBAO_TOKEN") else set()
     for path in sorted(base.glob("*/dev-secrets.json")):
-        values |= {v for v in _strings(read_json(path) or {}) if len(v) >= _SHORTEST}
+        values |= {v for v in _strings(_readable(path)) if len(v) >= _SHORTEST}
     for path in sorted(base.glob("*/*-certificate.json")):  # the TLS private keys
         values |= {
-            line for v in _strings(read_json(path) or {}) if "PRIVATE KEY" in v
+            line for v in _strings(_readable(path)) if "PRIVATE KEY" in v
             for line in v.splitlines() if len(line) >= _SHORTEST and "-----" not in line
         }  # fmt: skip
     return values
+
+
+def _readable(path: Path) -> dict[str, Any]:
+    """A state file's content; {} for one that cannot be read (the error being
+    reported may be about that very file)."""
+    try:
+        return read_json(path) or {}
+    except ConfigError:
+        return {}
 
 
 class Redactor:

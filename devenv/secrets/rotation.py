@@ -9,11 +9,12 @@ from dataclasses import replace
 
 from devenv.errors import ConfigError
 from devenv.secrets.bootstrap import rotate, secret_names
+from devenv.secrets.client import BaoClient
 from devenv.secrets.connection import credentials_path, openbao_session
 from devenv.secrets.dev_values import load_credentials, save_credentials
 from devenv.topology.model import Topology
 
-__all__ = ["rotate_secrets"]
+__all__ = ["rotate_and_keep", "rotate_secrets"]
 
 
 def rotate_secrets(
@@ -31,6 +32,14 @@ def rotate_secrets(
             hint="`devenv secrets list` shows them",
         )
     names = list(topology.secrets) if all_secrets else secret_names(topology, keys)
+    load_credentials(credentials_path(topology), topology)  # an environment exists
+    with openbao_session(topology, address=address, context=context) as client:
+        return rotate_and_keep(client, topology, names)
+
+
+def rotate_and_keep(client: BaoClient, topology: Topology, names: list[str]) -> dict[str, int]:
+    """New versions in OpenBao, their values kept in devenv's state: a restarted
+    OpenBao is re-seeded with them, and devenv's output redacts them."""
     path = credentials_path(topology)
     credentials = load_credentials(path, topology)
     seeds = {name: dict(fields) for name, fields in credentials.seeds.items()}
@@ -39,7 +48,7 @@ def rotate_secrets(
         if name in seeds:
             seeds[name] = {k: str(v) for k, v in values.items()}
 
-    with openbao_session(topology, address=address, context=context) as client:
-        versions = rotate(client, topology, names, on_rotated=remember)
-    save_credentials(path, replace(credentials, seeds=seeds))
-    return versions
+    try:
+        return rotate(client, topology, names, on_rotated=remember)
+    finally:  # what was rotated before a failure is kept too
+        save_credentials(path, replace(credentials, seeds=seeds))

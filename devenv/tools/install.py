@@ -127,7 +127,10 @@ def host_platform() -> str:
 
 
 def _installed_version(path: str, pin: ToolPin) -> tuple[int, int, int] | None:
-    result = run([path, *pin.version_args], check=False, timeout=20)
+    try:
+        result = run([path, *pin.version_args], check=False, timeout=20)
+    except (OSError, ToolError):  # e.g. a binary for another CPU: Exec format error
+        return None
     return _version(result.stdout + result.stderr) if result.returncode == 0 else None
 
 
@@ -237,7 +240,9 @@ def ensure_tool(
         raise ToolMissing(problem, hint=pin.manual_command(host_platform()))
     report(f"{problem}: installing {name} {pin.version}")
     path = install_tool(pin, mirror=env.get(MIRROR_ENV), report=report)
-    if not tool_report(pin).usable:
+    # The file just installed, not whatever the lookup finds first.
+    installed, minimum = _installed_version(str(path), pin), _version(pin.minimum)
+    if installed is None or minimum is None or installed < minimum:
         path.unlink(missing_ok=True)
         raise ToolError(f"{path}: the downloaded {name} does not run on this machine")
     return str(path)

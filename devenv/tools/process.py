@@ -124,10 +124,10 @@ PRIVATE_VARIABLES = ("DEVENV_OPENBAO_TOKEN",)
 
 
 def child_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment a program gets: the given one, or devenv's without its secrets."""
-    if env is not None:
-        return dict(env)
-    return {k: v for k, v in os.environ.items() if k not in PRIVATE_VARIABLES}
+    """The environment a program gets (the given one, else devenv's), without
+    devenv's own secrets."""
+    source = os.environ if env is None else env
+    return {k: v for k, v in source.items() if k not in PRIVATE_VARIABLES}
 
 
 def spawn(argv: Sequence[str]) -> subprocess.Popen[str]:

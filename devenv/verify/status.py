@@ -116,9 +116,9 @@ def stream_logs(topology: Topology, context: str, name: str, *, follow: bool, ta
         "logs", "-n", component.namespace, f"{kind}/{name}", "-c", _main_container(component),
         f"--tail={tail}", *(["-f"] if follow else []),
     )  # fmt: skip
+    redact = redactor()  # OpenBao's dev banner prints its unseal key and root token
     process = spawn(argv)
     assert process.stdout is not None  # noqa: S101 - spawn pipes stdout
-    redact = redactor()  # OpenBao's dev banner prints its unseal key and root token
     try:
         for line in process.stdout:
             sys.stdout.write(redact(line))

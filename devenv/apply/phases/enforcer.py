@@ -38,10 +38,15 @@ def _inputs(run: RunContext) -> str:
 
 
 def _daemon_set_ready(run: RunContext) -> bool | None:
-    status = run.kubectl.get_json("daemonset", "-n", "kube-system", KUBE_ROUTER).get("status", {})
+    daemon_set = run.kubectl.get_json("daemonset", "-n", "kube-system", KUBE_ROUTER)
+    status = daemon_set.get("status", {})
     wanted = status.get("desiredNumberScheduled", 0)
+    # The controller saw this generation (right after an apply it may not have).
+    current = status.get("observedGeneration", 0) >= daemon_set["metadata"].get("generation", 0)
     ready = (
-        wanted > 0 and status.get("numberReady") == status.get("updatedNumberScheduled") == wanted
+        current
+        and wanted > 0
+        and (status.get("numberReady") == status.get("updatedNumberScheduled") == wanted)
     )
     return True if ready else None
 

@@ -68,24 +68,27 @@ def keep_bootstrapped(
     done = 0
     while rounds is None or done < rounds:
         done += 1
-        instance = _ready_instance(topology, kubectl)
-        if instance is not None and instance != bootstrapped:
-            try:
-                with openbao_session(topology, address=None, context=context) as client:
-                    result = bootstrap(
-                        client, topology, dev_credentials(topology), KUBERNETES_ADDRESSES
-                    )
-            except DevenvError as error:  # retried next round: OpenBao may be starting
-                report(f"OpenBao {instance}: bootstrap failed ({error.message}); retrying")
-            else:
+        try:
+            instance = _ready_instance(topology, kubectl)
+            if instance is not None and instance != bootstrapped:
+                report(f"OpenBao {instance}: {_bootstrap_here(topology, kubectl, context)}")
                 bootstrapped = instance
-                _keep_unseal_key(topology, kubectl)
-                restarted = restart_agents(topology, kubectl) if result.fresh_openbao else 0
-                report(
-                    f"OpenBao {instance}: bootstrap, {len(result.changed)} change(s),"
-                    f" {restarted} pod(s) restarted for new agent tokens"
-                )
+        except DevenvError as error:  # the next round tries again: OpenBao may be starting
+            report(f"OpenBao: {error.message}; retrying")
         time.sleep(interval)
+
+
+def _bootstrap_here(topology: Topology, kubectl: Kubectl, context: str) -> str:
+    """Bootstrap the cluster's OpenBao; on one that started empty, replace the pods
+    whose agents hold the old one's tokens. What happened, in a few words."""
+    _keep_unseal_key(topology, kubectl)
+    with openbao_session(topology, address=None, context=context) as client:
+        result = bootstrap(client, topology, dev_credentials(topology), KUBERNETES_ADDRESSES)
+    restarted = restart_agents(topology, kubectl) if result.fresh_openbao else 0
+    return (
+        f"bootstrap, {len(result.changed)} change(s),"
+        f" {restarted} pod(s) restarted for new agent tokens"
+    )
 
 
 def _inputs(run: RunContext) -> str:
@@ -115,14 +118,7 @@ def _execute(run: RunContext) -> str:
         problem="the injector never set its webhook's CA bundle",
         next_command=f"devenv logs openbao-agent-injector --context {run.context}",
     )  # fmt: skip
-    _keep_unseal_key(run.topology, run.kubectl)
-    with openbao_session(run.topology, address=None, context=run.context) as client:
-        result = bootstrap(
-            client, run.topology, dev_credentials(run.topology), KUBERNETES_ADDRESSES
-        )
-    restarted = restart_agents(run.topology, run.kubectl) if result.fresh_openbao else 0
-    again = f", {restarted} pod(s) restarted for new agent tokens" if restarted else ""
-    return f"injector ready, bootstrap: {len(result.changed)} change(s){again}"
+    return f"injector ready, {_bootstrap_here(run.topology, run.kubectl, run.context)}"
 
 
 def restart_agents(topology: Topology, kubectl: Kubectl) -> int:
@@ -139,7 +135,7 @@ def restart_agents(topology: Topology, kubectl: Kubectl) -> int:
         result = kubectl.run(
             "delete", "pods", "-n", namespace, "--wait=false",
             "-l", f"{COMPONENT_LABEL} in ({','.join(sorted(names))})",
-            check=False, timeout=60,
+            timeout=60,
         )  # fmt: skip
         deleted += result.stdout.count(" deleted")
     return deleted

@@ -79,3 +79,18 @@ def test_no_workloads_is_an_error_not_a_pass(
     result = CliRunner().invoke(app, ["policy", "--manifests", str(path), "--check"])
     assert result.exit_code == 1
     assert "ok" not in result.stdout + result.stderr.split("\n")[0]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [None, "oops", {"podSelector": {"matchExpressions": ["not-a-mapping"]}},
+     {"podSelector": {}, "ingress": [None]}],
+)  # fmt: skip
+def test_odd_shapes_are_reported_not_a_traceback(
+    rendered: list[dict[str, Any]], tmp_path: Path, spec: object
+) -> None:
+    _first_policy(rendered)["spec"] = spec
+    path = _write(tmp_path / "p.yaml", rendered)
+    result = CliRunner().invoke(app, ["policy", "--manifests", str(path), "--check"])
+    assert "Traceback" not in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -52,3 +52,13 @@ def test_errors_are_printed_redacted(capsys: pytest.CaptureFixture[str]) -> None
     printed = capsys.readouterr().err
     assert "redis-pass-7777777" not in printed
     assert REDACTED in printed
+
+
+def test_an_unreadable_state_file_does_not_break_error_reporting(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    broken = state_dir("c2") / "dev-secrets.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{ not json")
+    report_error(CommandFailed(["kubectl", "get"], 1, "it failed\n"))
+    assert "it failed" in capsys.readouterr().err

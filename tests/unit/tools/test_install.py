@@ -152,3 +152,21 @@ def test_every_shipped_pin_has_a_source_and_four_platforms() -> None:
         assert set(pin.sha256) == {"linux-amd64", "linux-arm64", "darwin-amd64", "darwin-arm64"}
         assert pin.version in pin.url
         assert pin.source
+
+
+def test_an_old_program_found_first_does_not_undo_the_install(
+    site: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without a venv, devenv's own scripts directory is /usr/local/bin, where an old
+    # kind often is: the check after the install asks the installed file itself.
+    own = tmp_path / "own-bin"
+    own.mkdir()
+    (own / "kind").write_text("#!/bin/sh\necho 'kind v0.20.0 go1.20 linux/amd64'\n")
+    (own / "kind").chmod(0o755)
+    monkeypatch.setattr("devenv.tools.process.own_environment_dirs", lambda: [str(own)])
+    monkeypatch.setenv("PATH", "")
+    _Site.files = {"/dl/kind": FAKE_KIND}
+    environ = _pins(tmp_path, site + "/dl/kind", hashlib.sha256(FAKE_KIND).hexdigest())
+    path = ensure_tool("kind", allow_install=True, environ=environ)
+    assert Path(path) == installed_bin_dir() / "kind"
+    assert Path(path).exists()

@@ -94,3 +94,18 @@ def test_pin_write_replaces_only_the_changed_digest(registry: str, tmp_path: Pat
     assert "HTTP 404" in pins["gone"].problem
     assert "stub" not in pins  # built by devenv, not pinned
     assert catalog.read_text() == text.replace(old, pins["app"].new)
+
+
+def test_pin_write_touches_only_whole_ref_values(registry: str, tmp_path: Path) -> None:
+    # One reference is the prefix of another: only the exact value is replaced.
+    short, long = f"{registry}/team/app:1", f"{registry}/team/app:1-slim@sha256:" + "2" * 64
+    catalog = tmp_path / "images.yaml"
+    text = (
+        f"images:\n  a:\n    ref: {short}\n    purpose: p\n    source: s\n"
+        f"  b:\n    ref: {long}\n    purpose: p\n    source: s\n"
+    )
+    catalog.write_text(text)
+    pin_catalog(catalog, write=True)
+    written = catalog.read_text()
+    assert f"ref: {short}@{INDEX_DIGEST}\n" in written
+    assert f"ref: {registry}/team/app:1-slim@sha256:" in written  # b's own ref, not a's
