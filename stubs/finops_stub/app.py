@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -29,6 +31,38 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 REQUEST_ID_HEADER = "x-request-id"
 KNOWN_PATHS = frozenset({"/health", "/ready", "/secrets", "/metrics", "/call"})
+
+
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# /call takes small JSON from peers: a bounded body and route, so one request
+# cannot tie up every hop of the chain.
+MAX_CALL_BODY = 16 * 1024
+MAX_HOPS = 8
+
+
+async def _route(request: Request) -> list[str] | str:
+    """The hops still to go, or what is wrong with the request (answered 400)."""
+    if request.method != "POST":
+        route: Any = [p for p in request.query_params.get("route", "").split(",") if p]
+    else:
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_CALL_BODY:
+            return f"body over {MAX_CALL_BODY} bytes"
+        raw = await request.body()
+        if len(raw) > MAX_CALL_BODY:
+            return f"body over {MAX_CALL_BODY} bytes"
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            return "body is not JSON"
+        if not isinstance(body, dict):
+            return "body must be a JSON object"
+        route = body.get("route") or []
+    if not isinstance(route, list) or not all(isinstance(hop, str) for hop in route):
+        return "route must be a list of component names"
+    if len(route) > MAX_HOPS:
+        return f"route longer than {MAX_HOPS} hops"
+    return route
 
 
 class Stub:
@@ -83,12 +117,10 @@ class Stub:
     async def call(self, request: Request) -> Response:
         """Forward along the route, one declared call per hop, and report every hop."""
         rid = request_id.get()
-        if request.method == "POST":
-            body = await request.json() if await request.body() else {}
-            route = list(body.get("route") or [])
-        else:
-            route = [p for p in request.query_params.get("route", "").split(",") if p]
         me = {"component": self.config.component, "zone": self.config.zone, "request_id": rid}
+        route = await _route(request)
+        if isinstance(route, str):  # what is wrong with the request
+            return JSONResponse({**me, "error": route}, status_code=400)
         if self.config.component == CLOUD_API_ROLE or not route:
             return JSONResponse({**me, "data": self._answer()})
         target, rest = route[0], route[1:]
@@ -152,7 +184,16 @@ def access_log(stub: Stub, app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        rid = headers.get(REQUEST_ID_HEADER.encode(), b"").decode() or uuid.uuid4().hex
+        given = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        if given and not REQUEST_ID_PATTERN.fullmatch(given):
+            # A peer's id goes into every hop's log line: a short, plain token only.
+            refusal = JSONResponse(
+                {"error": f"{REQUEST_ID_HEADER} must match {REQUEST_ID_PATTERN.pattern}"},
+                status_code=400,
+            )
+            await refusal(scope, receive, send)
+            return
+        rid = given or uuid.uuid4().hex
         token = request_id.set(rid)
         status = 500
         started = time.perf_counter()

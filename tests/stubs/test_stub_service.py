@@ -224,3 +224,34 @@ def test_config_errors_are_explained() -> None:
     )
     assert config.port == 9
     assert config.worker_role == "celery-beat"
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "expected"),
+    [
+        ("x" * 20_000, {}, "body over 16384 bytes"),
+        ("[1, 2]", {}, "body must be a JSON object"),
+        ("{not json", {}, "body is not JSON"),
+        (json.dumps({"route": ["aws-mcp"] * 9}), {}, "route longer than 8 hops"),
+        (json.dumps({"route": "aws-mcp"}), {}, "route must be a list of component names"),
+    ],
+)
+def test_call_refuses_what_it_should_not_forward(
+    start_stub: Callable[..., RunningStub], body: str, headers: dict[str, str], expected: str
+) -> None:
+    stub = start_stub("cost-agent", calls={"aws-mcp": "http://127.0.0.1:9"})
+    answer = httpx.post(
+        f"{stub.url}/call", content=body, headers={"content-type": "application/json", **headers}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"] == expected
+
+
+def test_a_request_id_must_be_a_short_plain_token(start_stub: Callable[..., RunningStub]) -> None:
+    stub = start_stub("optimization-agent")
+    ok = httpx.get(f"{stub.url}/health", headers={"X-Request-ID": "abc-123.DEF_4"})
+    assert ok.status_code == 200
+    assert ok.headers["x-request-id"] == "abc-123.DEF_4"
+    for bad in ("a" * 65, "line\\nbreak", "<script>", "with space"):
+        refused = httpx.get(f"{stub.url}/health", headers={"X-Request-ID": bad})
+        assert refused.status_code == 400, bad
