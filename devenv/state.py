@@ -51,6 +51,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
 def write_private_json(path: Path, data: dict[str, Any]) -> None:
     """Write atomically, readable by this user only (it may hold dev credentials)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.parent.chmod(0o700)  # mkdir's mode applies only to a directory it creates
     # A name of its own per writer (mkstemp creates it 0600): two devenv processes
     # (Tilt's OpenBao keeper and a rotate) never interleave in one temporary file.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")

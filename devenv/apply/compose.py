@@ -3,6 +3,7 @@ OpenBao agents rendering each stub's secrets, as under kind."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from devenv.render.compose import agent_config, render_compose_stubs
 from devenv.secrets.bootstrap import bootstrap, component_token
-from devenv.secrets.client import BaoClient
+from devenv.secrets.client import BaoClient, OpenBaoError
 from devenv.secrets.dev_values import COMPOSE_ADDRESSES, DevCredentials
 from devenv.secrets.tls import load_or_create_certificate
 from devenv.state import state_dir
@@ -99,6 +100,8 @@ class ComposeEnvironment:
             if only and component.name not in only:
                 continue
             token_file = self.directory / "agents" / component.name / "token"
+            if token_file.exists():  # the one issued last time is no longer needed
+                _revoke(client, token_file.read_text(encoding="utf-8").strip())
             token_file.write_text(component_token(client, component), encoding="utf-8")
             # Read by the agent container; a dev token limited to one component's paths.
             token_file.chmod(0o644)
@@ -136,3 +139,12 @@ class ComposeEnvironment:
         self.compose(
             "down", "--remove-orphans", *(["-v"] if volumes else []), with_stubs=with_stubs
         )
+
+
+def _revoke(client: BaoClient, token: str) -> None:
+    """Revoke an agent token issued earlier; one the OpenBao never knew (a restarted
+    dev server) or already revoked is gone anyway."""
+    if not token:
+        return
+    with contextlib.suppress(OpenBaoError):
+        client.request("POST", "auth/token/revoke", {"token": token})
