@@ -139,12 +139,20 @@ def render_injector(context: RenderContext, component: ComponentSpec) -> list[Ma
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
         "metadata": metadata(f"{component.name}-clusterrole"),
+        # It patches the CA bundle into its own webhook only; listing and watching
+        # (read-only) cannot be narrowed by name for every client, patching can.
         "rules": [
             {
                 "apiGroups": ["admissionregistration.k8s.io"],
                 "resources": ["mutatingwebhookconfigurations"],
-                "verbs": ["get", "list", "watch", "patch"],
-            }
+                "verbs": ["list", "watch"],
+            },
+            {
+                "apiGroups": ["admissionregistration.k8s.io"],
+                "resources": ["mutatingwebhookconfigurations"],
+                "resourceNames": [webhook_name],
+                "verbs": ["get", "patch"],
+            },
         ],
     }
     binding = _cluster_role_binding(

@@ -172,3 +172,22 @@ def test_the_cloud_api_simulator_is_reached_through_a_selectorless_service(
     assert config["external_urls"] == {
         "cloud-apis": "http://cloud-apis.finops-mcp.svc.cluster.local:443"
     }
+
+
+def test_the_injector_may_patch_only_its_own_webhook(
+    topology: Topology, image_set: ImageSet
+) -> None:
+    manifests = render_manifests(topology, "dev", image_set)
+    role = _object(manifests, "ClusterRole", "openbao-agent-injector-clusterrole")
+    patching = [rule for rule in role["rules"] if "patch" in rule["verbs"]]
+    assert patching == [
+        {
+            "apiGroups": ["admissionregistration.k8s.io"],
+            "resources": ["mutatingwebhookconfigurations"],
+            "resourceNames": ["openbao-agent-injector-cfg"],
+            "verbs": ["get", "patch"],
+        }
+    ]
+    assert all(
+        "resourceNames" in rule for rule in role["rules"] if rule["verbs"] != ["list", "watch"]
+    )
