@@ -15,8 +15,9 @@ KIND_NETWORK = "kind"  # the Docker network kind puts its nodes on
 
 
 def containerd_store(info: dict[str, Any]) -> bool:
-    """Whether `docker info` describes the containerd image store: its storage
-    driver is a containerd snapshotter, not a graph driver such as overlay2."""
+    """Whether `docker info` describes Docker's containerd image store (Docker 29's
+    default, OrbStack, Docker Desktop's option), where `kind load` is broken (kind
+    #3795): its storage driver is a containerd snapshotter, not a graph driver."""
     status = info.get("DriverStatus") or []
     return any(
         isinstance(pair, list)
@@ -34,15 +35,6 @@ class Docker:
             run(["docker", "info", "--format", "{{json .}}"], timeout=30).stdout
         )
         return data
-
-    def uses_containerd_store(self, info: dict[str, Any] | None = None) -> bool:
-        """Docker's containerd image store (Docker 29's default, OrbStack, Docker
-        Desktop's option), where `kind load` is broken (kind #3795)."""
-        info = self.info() if info is None else info
-        return containerd_store(info)
-
-    def server_version(self) -> str:
-        return run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=30).stdout.strip()
 
     def image_id(self, reference: str) -> str | None:
         """The local image's ID, or None when the engine does not have it."""

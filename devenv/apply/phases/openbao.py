@@ -58,16 +58,13 @@ def keep_bootstrapped(
     *,
     report: Callable[[str], None],
     interval: float = 3.0,
-    rounds: int | None = None,
 ) -> None:
     """Bootstrap OpenBao again each time its pod is replaced or restarted (dev mode
     starts empty, and every agent's login then fails): what Tilt's inner loop runs
-    beside the stubs. ``rounds`` bounds the loop (tests); None runs until stopped."""
+    beside the stubs, until stopped."""
     kubectl = Kubectl(context)
     bootstrapped: str | None = None
-    done = 0
-    while rounds is None or done < rounds:
-        done += 1
+    while True:
         try:
             instance = _ready_instance(topology, kubectl)
             if instance is not None and instance != bootstrapped:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from devenv.apply.engine import UpOptions
 from devenv.errors import ConfigError
-from devenv.tools.docker import Docker
+from devenv.tools.docker import Docker, containerd_store
 from devenv.tools.install import ensure_tool
 from devenv.tools.process import require_program
 
@@ -20,8 +20,8 @@ __all__ = ["preflight"]
 
 def preflight(options: UpOptions, report: Callable[[str], None] = lambda _: None) -> str:
     require_program("docker")  # the stub images are built on every path
-    docker = Docker()
-    if not options.registry and not options.context and docker.uses_containerd_store():
+    engine = Docker().info()  # DaemonDown, with how to start it, when none answers
+    if not options.registry and not options.context and containerd_store(engine):
         raise ConfigError(
             "--no-registry: Docker uses the containerd image store here, where `kind load`"
             " is broken (kind #3795)",

@@ -135,9 +135,9 @@ def test_without_install_the_error_gives_the_manual_command() -> None:
 
 @pytest.mark.usefixtures("no_kind_on_path")
 def test_up_without_install_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
-    # A machine with Docker (only looked up here, never run) and neither kubectl nor kind.
+    # A machine with Docker (a stand-in whose `docker info` answers) and neither kubectl nor kind.
     docker = tmp_path / "empty-path" / "docker"
-    docker.write_text("#!/bin/sh\nexit 1\n")
+    docker.write_text("#!/bin/sh\necho {}\n")  # `docker info` answers, engine up
     docker.chmod(0o755)
     result = CliRunner().invoke(app, ["up", "--no-install"])
     assert result.exit_code == 1
