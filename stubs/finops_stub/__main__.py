@@ -33,6 +33,9 @@ def main() -> int:
         log_level="warning",
         access_log=False,  # the app logs one JSON line per request itself
         lifespan="on",
+        # Probes and peers hold short requests only; a client that keeps a
+        # connection open must not hold back shutdown past the pod's grace.
+        timeout_graceful_shutdown=2,
         **options,  # type: ignore[arg-type]
     )
     return 0

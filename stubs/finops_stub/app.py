@@ -22,7 +22,7 @@ from finops_stub.config import CLOUD_API_ROLE, StubConfig
 from finops_stub.logs import JsonLog, request_id
 from finops_stub.metrics import Metrics
 from finops_stub.secrets import SecretStore
-from finops_stub.workers import LOOPS, WorkerLoop
+from finops_stub.workers import LOOPS, WorkerLoop, stop_worker
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -167,13 +167,12 @@ class Stub:
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            if task is not None and self.worker is not None:
+                await stop_worker(self.worker, task)
             for client in (self.internal, self.external):
                 if client is not None:
                     await client.aclose()
+            self.log.event("stopped")
 
 
 def access_log(stub: Stub, app: ASGIApp) -> ASGIApp:

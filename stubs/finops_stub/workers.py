@@ -9,6 +9,11 @@
 
 Every loop survives its dependencies going away: it pauses, retries with
 backoff, and resumes by itself when they return.
+
+A loop ends when asked to (``stop``), not by task cancellation alone:
+redis-py's asyncio client can swallow a ``CancelledError`` that lands inside a
+command (redis/redis-py#2028, #2551), and a loop that relied on it would keep
+running after SIGTERM until the pod's grace period kills it.
 """
 
 from __future__ import annotations
@@ -69,6 +74,20 @@ class WorkerLoop:
         self._redis: Any = None
         self._postgres: Any = None
         self._schema_ready = False
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask the loop to end after its current step; sleeps end at once."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep, but wake as soon as the loop is asked to stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -83,25 +102,25 @@ class WorkerLoop:
 
     async def run(self) -> None:
         backoff = 0.5
-        while True:
-            try:
-                await self.step()
-            except asyncio.CancelledError:
-                await self.close()
-                raise
-            except Exception as error:  # noqa: BLE001 - any dependency failure pauses the loop
-                if not self.paused:
-                    self.log.event("worker_paused", role=self.role, error=type(error).__name__)
-                self.paused = True
-                self.last_error = f"{type(error).__name__}: {error}"[:200]
-                self.metrics.jobs.labels(self.role, "error").inc()
-                await self.reset()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            if self.paused:
-                self.log.event("worker_resumed", role=self.role)
-            self.paused, self.last_error, backoff = False, None, 0.5
+        try:
+            while not self.stopping:
+                try:
+                    await self.step()
+                except Exception as error:  # noqa: BLE001 - any dependency failure pauses the loop
+                    if not self.paused:
+                        self.log.event("worker_paused", role=self.role, error=type(error).__name__)
+                    self.paused = True
+                    self.last_error = f"{type(error).__name__}: {error}"[:200]
+                    self.metrics.jobs.labels(self.role, "error").inc()
+                    await self.reset()
+                    await self.pause(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                if self.paused:
+                    self.log.event("worker_resumed", role=self.role)
+                self.paused, self.last_error, backoff = False, None, 0.5
+        finally:
+            await self.close()
 
     # --- connections, re-made after any failure (and after a secret rotation)
     async def redis(self) -> Any:
@@ -161,7 +180,7 @@ class HeartbeatScheduler(WorkerLoop):
         self.processed += 1
         self.metrics.jobs.labels(self.role, "enqueued").inc()
         self.log.event("job_enqueued", role=self.role, job_id=job["id"])
-        await asyncio.sleep(self.config.heartbeat_interval)
+        await self.pause(self.config.heartbeat_interval)
 
 
 class HeartbeatWorker(WorkerLoop):
@@ -233,6 +252,29 @@ class WebhookConsumer(WorkerLoop):
     async def reset(self) -> None:
         self._group_ready = False
         await super().reset()
+
+
+# Pods get five seconds between SIGTERM and SIGKILL (terminationGracePeriodSeconds).
+STOP_GRACE_SECONDS = 3.0
+
+
+async def stop_worker(
+    loop: WorkerLoop, task: asyncio.Task[None], grace: float = STOP_GRACE_SECONDS
+) -> bool:
+    """End a running loop within ``grace`` seconds; True if it ended cleanly.
+
+    The loop is asked first (it finishes its step, closes its connections);
+    cancellation is the fallback for a step stuck past the grace. A loop that
+    ignores even that is left behind so that shutdown still completes.
+    """
+    loop.stop()
+    done, _ = await asyncio.wait({task}, timeout=grace)
+    if done:
+        return True
+    loop.log.event("worker_stop_overdue", role=loop.role, grace_seconds=grace)
+    task.cancel()
+    await asyncio.wait({task}, timeout=1.0)
+    return False
 
 
 def _text(value: Any) -> str:
