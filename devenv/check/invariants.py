@@ -5,6 +5,8 @@
   with both, and a LimitRange (DEV-INF-006)
 * no image is unpinned: a digest, or an image devenv builds itself (DEV-INF-004)
 * no secret value in an env var or a ConfigMap: applications read files (§6.1)
+* every pod meets Pod Security's "restricted" level, and every namespace enforces
+  it (the API server's admission then refuses anything less, live)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from devenv.check.kubernetes_schema import object_name
 from devenv.topology.images import ImageSet, catalog, is_digest_pinned
+from devenv.topology.labels import POD_SECURITY_PREFIX
 
 __all__ = ["Violation", "lint_manifests"]
 
@@ -90,6 +93,57 @@ def _check_containers(
                 yield Violation("secrets-as-files", where, "envFrom takes a whole Secret")
 
 
+# Pod Security Standards, "restricted":
+# https://kubernetes.io/docs/concepts/security/pod-security-standards/
+_RESTRICTED_VOLUMES = frozenset(
+    {
+        "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+        "persistentVolumeClaim", "projected", "secret",
+    }
+)  # fmt: skip
+_SECCOMP_ALLOWED = frozenset({"RuntimeDefault", "Localhost"})
+
+
+def _check_pod_security(obj: Mapping[str, Any], pod_spec: Mapping[str, Any]) -> Iterable[Violation]:
+    """The "restricted" rules a rendered pod can break (the injector's containers are
+    added at admission, with their own restricted security context)."""
+    subject = object_name(obj)
+    pod = pod_spec.get("securityContext") or {}
+    for flag in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod_spec.get(flag):
+            yield Violation("pod-security", subject, f"sets {flag}")
+    for volume in pod_spec.get("volumes") or []:
+        kind = next((key for key in volume if key != "name"), None)
+        if kind not in _RESTRICTED_VOLUMES:
+            yield Violation("pod-security", subject, f"volume {volume.get('name')} is {kind}")
+    containers = [*(pod_spec.get("initContainers") or []), *(pod_spec.get("containers") or [])]
+    for container in containers:
+        where = f"{subject} container {container.get('name')}"
+        own = container.get("securityContext") or {}
+        if own.get("privileged"):
+            yield Violation("pod-security", where, "is privileged")
+        if own.get("allowPrivilegeEscalation") is not False:
+            yield Violation("pod-security", where, "does not set allowPrivilegeEscalation: false")
+        capabilities = own.get("capabilities") or {}
+        if "ALL" not in (capabilities.get("drop") or []):
+            yield Violation("pod-security", where, "does not drop ALL capabilities")
+        if set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
+            yield Violation("pod-security", where, "adds capabilities")
+        if not own.get("runAsNonRoot", pod.get("runAsNonRoot")):
+            yield Violation("pod-security", where, "may run as root (no runAsNonRoot)")
+        if own.get("runAsUser", pod.get("runAsUser")) == 0:
+            yield Violation("pod-security", where, "runs as uid 0")
+        seccomp = (own.get("seccompProfile") or pod.get("seccompProfile") or {}).get("type")
+        if seccomp not in _SECCOMP_ALLOWED:
+            yield Violation("pod-security", where, "has no RuntimeDefault seccomp profile")
+
+
+def _check_namespace(obj: Mapping[str, Any]) -> Iterable[Violation]:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    if labels.get(f"{POD_SECURITY_PREFIX}enforce") != "restricted":
+        yield Violation("pod-security", object_name(obj), "does not enforce restricted")
+
+
 def _check_config_map(obj: Mapping[str, Any]) -> Iterable[Violation]:
     for key, value in (obj.get("data") or {}).items():
         if _SECRET_NAME.search(key) or _URL_WITH_PASSWORD.search(str(value)):
@@ -114,9 +168,12 @@ def lint_manifests(objects: Sequence[Mapping[str, Any]], images: ImageSet) -> li
             limit_ranges.add(namespace)
         elif kind == "ConfigMap":
             violations.extend(_check_config_map(obj))
+        elif kind == "Namespace":
+            violations.extend(_check_namespace(obj))
         pod_spec = _pod_spec(obj)
         if pod_spec is not None:
             violations.extend(_check_containers(obj, pod_spec, local))
+            violations.extend(_check_pod_security(obj, pod_spec))
     for namespace in namespaces:
         missing = [key for key in _QUOTA_KEYS if key not in quotas.get(namespace, set())]
         if missing:

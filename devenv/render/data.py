@@ -25,6 +25,9 @@ from devenv.topology.model import ComponentSpec
 __all__ = ["render_postgres", "render_redis"]
 
 REDIS_UID = 999
+# The official TimescaleDB image's postgres user (Alpine's uid 70); the CI stand-in
+# gives its postgres user the same ids, so initdb finds itself in /etc/passwd.
+POSTGRES_UID = 70
 
 
 def _data_container(
@@ -73,10 +76,11 @@ def render_postgres(context: RenderContext, component: ComponentSpec) -> list[Ma
     ]
     container = _data_container(
         context, component, "postgres", ready=ready, data_dir="/var/lib/postgresql/data",
-        security={"allowPrivilegeEscalation": False}, env=env,
+        # PostgreSQL writes its socket and lock files outside the data volume.
+        security={**RESTRICTED_CONTAINER, "readOnlyRootFilesystem": False}, env=env,
     )  # fmt: skip
     pod_spec = {
-        "securityContext": pod_security(None),
+        "securityContext": pod_security(POSTGRES_UID),
         "containers": [container],
         # Dev data is synthetic (§1.2): an emptyDir keeps the cluster free of storage drivers.
         "volumes": [{"name": "data", "emptyDir": {}}, credentials_volume("postgres-password")],

@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 from devenv.render.objects import Manifest, metadata
-from devenv.topology.labels import PART_OF, REF_ANNOTATION, ZONE_LABEL, zone_member_label
+from devenv.topology.labels import (
+    PART_OF,
+    POD_SECURITY_MODES,
+    POD_SECURITY_PREFIX,
+    REF_ANNOTATION,
+    ZONE_LABEL,
+    zone_member_label,
+)
 from devenv.topology.model import ProfileSpec, Topology
 from devenv.topology.sizing import Footprint, component_sizing, namespace_footprint
 
-__all__ = ["render_namespaces", "render_quotas"]
+__all__ = ["POD_SECURITY_LEVEL", "pod_security_labels", "render_namespaces", "render_quotas"]
+
+POD_SECURITY_LEVEL = "restricted"
+
+
+def pod_security_labels(topology: Topology) -> dict[str, str]:
+    """Every namespace enforces "restricted" (and warns and audits by it), judged by
+    the rules of the cluster's own Kubernetes version, not whatever is newest."""
+    version = f"v{topology.cluster.kubernetes_version}"
+    labels = {}
+    for mode in POD_SECURITY_MODES:
+        labels[f"{POD_SECURITY_PREFIX}{mode}"] = POD_SECURITY_LEVEL
+        labels[f"{POD_SECURITY_PREFIX}{mode}-version"] = version
+    return labels
 
 
 def render_namespaces(topology: Topology) -> list[Manifest]:
     manifests = []
     for name, namespace in topology.namespaces.items():
-        labels = {**PART_OF, ZONE_LABEL: namespace.zone}
+        labels = {**PART_OF, ZONE_LABEL: namespace.zone, **pod_security_labels(topology)}
         labels.update({zone_member_label(zone): "true" for zone in topology.zones_in(name)})
         manifests.append(
             {

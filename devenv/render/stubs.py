@@ -20,6 +20,8 @@ from devenv.render.objects import (
 from devenv.secrets.bootstrap import role_name
 from devenv.secrets.files import (
     KV_MOUNT,
+    OPENBAO_AUDIENCE,
+    SECRET_FILE_MODE,
     SECRETS_DIR,
     STATIC_SECRET_RENDER_INTERVAL,
     TLS_DIR,
@@ -33,6 +35,13 @@ __all__ = ["render_stub", "service_url", "stub_config", "tls_secret_name"]
 
 STUB_UID = 10001
 STOP_GRACE_SECONDS = 5
+# The agent's own service-account token: projected for OpenBao only and mounted in
+# the agent's containers alone (the app container gets no token at all).
+AGENT_TOKEN_VOLUME = "openbao-token"  # noqa: S105 - a volume name
+AGENT_TOKEN_SECONDS = 600  # the kubelet renews it at 80 % of its life
+# Seconds between SIGTERM and the agent's `token revoke -self` (its preStop hook):
+# well inside the pod's grace, so the token dies with the pod.
+AGENT_REVOKE_GRACE = 1
 
 
 def service_url(topology: Topology, name: str) -> str:
@@ -68,12 +77,33 @@ def injection_annotations(
         f"{prefix}agent-requests-mem": resources["requests"]["memory"],
         f"{prefix}agent-limits-cpu": resources["limits"]["cpu"],
         f"{prefix}agent-limits-mem": resources["limits"]["memory"],
+        f"{prefix}agent-service-account-token-volume-name": AGENT_TOKEN_VOLUME,
+        f"{prefix}agent-revoke-on-shutdown": "true",
+        f"{prefix}agent-revoke-grace": str(AGENT_REVOKE_GRACE),
+        # The revoke hook's CLI reads its token from $HOME/.vault-token, where the
+        # agent writes it in Vault's image; OpenBao's image makes $HOME
+        # /home/openbao, so without this the hook finds no token and the token
+        # outlives the pod.
+        f"{prefix}agent-json-patch": json.dumps(
+            [{"op": "add", "path": "/env/-", "value": {"name": "HOME", "value": "/home/vault"}}]
+        ),
     }
     for secret in secrets:
         path = topology.secrets[secret].path
         annotations[f"{prefix}agent-inject-secret-{secret}"] = f"{KV_MOUNT}/data/{path}"
         annotations[f"{prefix}agent-inject-template-{secret}"] = secret_file_template(path)
+        annotations[f"{prefix}agent-inject-perms-{secret}"] = SECRET_FILE_MODE
     return annotations
+
+
+def agent_token_volume() -> Manifest:
+    """The token the injected agent logs in with, for OpenBao's audience only."""
+    token = {
+        "path": "token",
+        "audience": OPENBAO_AUDIENCE,
+        "expirationSeconds": AGENT_TOKEN_SECONDS,
+    }
+    return {"name": AGENT_TOKEN_VOLUME, "projected": {"sources": [{"serviceAccountToken": token}]}}
 
 
 def stub_config(topology: Topology, component: ComponentSpec) -> dict[str, Any]:
@@ -158,6 +188,8 @@ def render_stub(context: RenderContext, component: ComponentSpec) -> list[Manife
     volumes: list[Manifest] = [
         {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}
     ]
+    if annotations:
+        volumes.append(agent_token_volume())
     if component.probe_scheme == "HTTPS":
         # The serving certificate: `devenv up` creates this Secret (cert-manager's job in §6.2).
         volumes.append(
@@ -178,6 +210,7 @@ def render_stub(context: RenderContext, component: ComponentSpec) -> list[Manife
         "containers": [container],
         "volumes": volumes,
     }
+    # No automounted token: the agent gets its own (above), the stub needs none.
     return component_objects(
-        context, component, pod_spec=pod_spec, token=bool(annotations), annotations=annotations
+        context, component, pod_spec=pod_spec, token=False, annotations=annotations
     )

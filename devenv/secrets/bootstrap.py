@@ -12,7 +12,7 @@ from typing import Any, Literal
 from devenv.errors import ConfigError
 from devenv.secrets.client import BaoClient, OpenBaoError
 from devenv.secrets.dev_values import DataAddresses, DevCredentials, rotated_values, secret_values
-from devenv.secrets.files import KV_MOUNT
+from devenv.secrets.files import KV_MOUNT, OPENBAO_AUDIENCE
 from devenv.topology.model import ComponentSpec, Topology
 
 __all__ = [
@@ -81,6 +81,8 @@ def role_payload(component: ComponentSpec) -> dict[str, Any]:
         "bound_service_account_names": [component.name],
         "bound_service_account_namespaces": [component.namespace],
         "token_policies": [policy_name(component)],
+        # Only tokens projected for OpenBao log in (the agent's own; not the API's).
+        "audience": OPENBAO_AUDIENCE,
         "token_ttl": 3600,
         "token_max_ttl": 14400,
     }

@@ -31,6 +31,12 @@ STATIC_SECRET_RENDER_INTERVAL = "15s"  # noqa: S105 - a duration
 DATA_CREDENTIALS_SECRET = "finops-data-credentials"  # noqa: S105 - the Secret's name
 CREDENTIALS_DIR = "/run/secrets/finops"
 TLS_DIR = "/etc/finops/tls"  # where the stub looks for tls.crt and tls.key
+# The audience of the token an agent logs in with: a token minted for OpenBao is
+# refused by the API server and by anything else that checks its audience.
+OPENBAO_AUDIENCE = "openbao"
+# Injected secret files: the agent (uid 100) writes them, the app reads them through
+# the pod's fsGroup, which owns the shared volume; nobody else reads them.
+SECRET_FILE_MODE = "0440"  # noqa: S105 - a file mode
 
 
 def secret_file_template(kv_path: str) -> str:

@@ -57,6 +57,9 @@ REF_ANNOTATION = "finops.io/ref"
 SIMULATES_LABEL = "finops.io/simulates"
 # The OpenBao agent injector reads its per-pod settings from these annotations.
 AGENT_ANNOTATION_PREFIX = "vault.hashicorp.com/"
+# Pod Security Admission: the namespace labels the API server enforces.
+POD_SECURITY_PREFIX = "pod-security.kubernetes.io/"
+POD_SECURITY_MODES = ("enforce", "warn", "audit")
 
 
 def zone_member_label(zone: str) -> str:

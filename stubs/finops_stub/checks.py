@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from finops_stub.config import StubConfig
-from finops_stub.secrets import SecretStore
+from finops_stub.secrets import SecretStore, redact
 
 
 class CheckFailed(Exception):
@@ -91,6 +91,10 @@ class Checks:
         if not self.config.redis_secret:
             return None
         return self.secrets.read(self.config.redis_secret).field("password")
+
+    def redact(self, text: str) -> str:
+        """Text safe to show: no value of this component's secrets, no URL credentials."""
+        return redact(text, (self.secrets.read(name) for name in self.config.secrets))
 
     def _named_checks(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
         config, timeout = self.config, self.config.check_timeout

@@ -7,11 +7,15 @@ itself. Nothing here ever logs or returns a value, only metadata.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,52 @@ class SecretStore:
         secret = _parse(name, content, stat.st_mtime)
         self._cache[name] = (stamp, secret)
         return secret
+
+
+REDACTED = "***"
+# Credentials in a URL (postgresql://user:password@host): hidden even when the
+# password is not one of the known secret values (an old one, after a rotation).
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
+_SHORTEST_REDACTED = 4  # shorter values ("1", "true") are not secrets worth a hole
+
+
+def _values(data: Any) -> Iterator[str]:
+    if isinstance(data, dict):
+        for value in data.values():
+            yield from _values(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _values(value)
+    elif data is not None and not isinstance(data, bool):
+        yield str(data)
+
+
+def _fragments(value: str) -> Iterator[str]:
+    """A value, and the parts of it a driver may quote alone: the words of a
+    connection string (and their ``key=`` values), a URL's password."""
+    yield value
+    for word in value.split():
+        yield word
+        yield word.partition("=")[2]
+    with contextlib.suppress(ValueError):
+        password = urlsplit(value).password
+        if password:
+            yield password
+
+
+def redact(text: str, secrets: Iterable[SecretFile]) -> str:
+    """``text`` without any value of these secrets and without URL credentials:
+    what a worker may show of an error message in /ready and its log."""
+    values = {
+        fragment
+        for secret in secrets
+        for value in _values(secret.data)
+        for fragment in _fragments(value)
+        if len(fragment) >= _SHORTEST_REDACTED
+    }
+    for value in sorted(values, key=len, reverse=True):  # a URL before the password in it
+        text = text.replace(value, REDACTED)
+    return _URL_USERINFO.sub(rf"\g<scheme>{REDACTED}@", text)
 
 
 def _parse(name: str, content: bytes, mtime: float) -> SecretFile:

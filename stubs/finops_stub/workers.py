@@ -110,7 +110,9 @@ class WorkerLoop:
                     if not self.paused:
                         self.log.event("worker_paused", role=self.role, error=type(error).__name__)
                     self.paused = True
-                    self.last_error = f"{type(error).__name__}: {error}"[:200]
+                    # Driver messages may quote a DSN or a password: shown redacted.
+                    message = self.checks.redact(f"{type(error).__name__}: {error}")
+                    self.last_error = message[:200]
                     self.metrics.jobs.labels(self.role, "error").inc()
                     await self.reset()
                     await self.pause(backoff)

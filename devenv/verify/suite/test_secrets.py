@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from devenv.secrets.bootstrap import role_name
 from devenv.secrets.connection import openbao_session
+from devenv.secrets.files import OPENBAO_AUDIENCE
 from devenv.secrets.rotation import rotate_and_keep
 from devenv.verify.injection import check_injection, expected_hashes
 from devenv.verify.suite._live import Live
@@ -17,11 +18,15 @@ PROBE_COMPONENT = "cost-agent"
 _LOGIN_AND_READ = """
 import json, sys, urllib.request, urllib.error
 base = "http://openbao.finops-data.svc:8200/v1/"
-jwt = open("/var/run/secrets/kubernetes.io/serviceaccount/token").read()
+jwt = sys.stdin.read().strip()
 login = urllib.request.Request(base + "auth/kubernetes/login", method="POST",
     data=json.dumps({"role": sys.argv[1], "jwt": jwt}).encode())
-token = json.load(urllib.request.urlopen(login, timeout=5))["auth"]["client_token"]
-codes = {}
+try:
+    token = json.load(urllib.request.urlopen(login, timeout=5))["auth"]["client_token"]
+except urllib.error.HTTPError as error:
+    print(json.dumps({"login": error.code}))
+    sys.exit(0)
+codes = {"login": 200}
 for path in sys.argv[2:]:
     request = urllib.request.Request(base + "secret/data/" + path, headers={"X-Vault-Token": token})
     try:
@@ -40,15 +45,35 @@ def test_every_injected_pod_has_its_agent_and_files(live: Live) -> None:
     assert not problems, "\n".join(problems)
 
 
+def _login_and_read(live: Live, audience: str | None, paths: list[str]) -> dict[str, int]:
+    """From inside the component's pod: log in with a token of its service account
+    (minted for ``audience``; None: the API server's) and read ``paths``."""
+    component = live.topology.components[PROBE_COMPONENT]
+    minting = ["create", "token", component.name, "-n", component.namespace, "--duration=10m"]
+    if audience is not None:
+        minting.append(f"--audience={audience}")
+    jwt = live.kubectl.run(*minting).stdout  # to the pod on stdin, never in argv
+    out = live.exec_python(
+        component, ["-c", _LOGIN_AND_READ, role_name(component), *paths], stdin=jwt
+    )
+    codes: dict[str, int] = json.loads(out.strip().splitlines()[-1])
+    return codes
+
+
 def test_a_pod_token_reads_only_its_own_paths(live: Live) -> None:
     component = live.topology.components[PROBE_COMPONENT]
     own = [live.topology.secrets[s].path for s in component.secrets]
     others = [s.path for n, s in live.topology.secrets.items() if n not in component.secrets]
-    role = role_name(component)
-    out = live.exec_python(component, ["-c", _LOGIN_AND_READ, role, *own, *others])
-    codes = json.loads(out.strip().splitlines()[-1])
+    codes = _login_and_read(live, OPENBAO_AUDIENCE, own + others)
+    assert codes["login"] == 200
     assert {path: codes[path] for path in own} == dict.fromkeys(own, 200)
     assert {path: codes[path] for path in others} == dict.fromkeys(others, 403)
+
+
+def test_openbao_refuses_a_token_minted_for_the_api_server(live: Live) -> None:
+    # The role's audience: a token taken from anything that talks to the API
+    # server (the default audience) cannot be replayed against OpenBao.
+    assert _login_and_read(live, None, []) == {"login": 403}
 
 
 def test_rotation_reaches_the_pod_without_restart(

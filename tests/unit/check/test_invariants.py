@@ -93,3 +93,39 @@ def test_paths_to_secret_files_are_fine(
     container = _deployment(manifests, "cost-agent")["spec"]["template"]["spec"]["containers"][0]
     container["env"].append({"name": "DB_PASSWORD_FILE", "value": "/vault/secrets/database-url"})
     assert lint_manifests(manifests, image_set) == []
+
+
+def test_every_pod_meets_restricted_and_every_namespace_enforces_it(
+    manifests: list[dict[str, Any]], image_set: ImageSet
+) -> None:
+    assert not [v for v in lint_manifests(manifests, image_set) if v.rule == "pod-security"]
+    namespaces = [m for m in manifests if m["kind"] == "Namespace"]
+    assert len(namespaces) == 7
+    for namespace in namespaces:
+        labels = namespace["metadata"]["labels"]
+        for mode in ("enforce", "warn", "audit"):
+            assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+
+
+def test_pod_security_breaches(manifests: list[dict[str, Any]], image_set: ImageSet) -> None:
+    postgres = next(m for m in manifests if m["kind"] == "StatefulSet")
+    pod = postgres["spec"]["template"]["spec"]
+    del pod["securityContext"]["runAsNonRoot"]
+    pod["containers"][0]["securityContext"] = {"privileged": True}
+    pod["volumes"].append({"name": "host", "hostPath": {"path": "/"}})
+    namespace = next(m for m in manifests if m["kind"] == "Namespace")
+    del namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+    messages = [str(v) for v in lint_manifests(manifests, image_set) if v.rule == "pod-security"]
+    subject = "StatefulSet/finops-data/postgresql-timescaledb"
+    assert (
+        f"Namespace/{namespace['metadata']['name']}: does not enforce restricted [pod-security]"
+        in messages
+    )
+    assert f"{subject}: volume host is hostPath [pod-security]" in messages
+    for breach in (
+        "is privileged",
+        "does not set allowPrivilegeEscalation: false",
+        "does not drop ALL capabilities",
+        "may run as root (no runAsNonRoot)",
+    ):
+        assert f"{subject} container postgres: {breach} [pod-security]" in messages
