@@ -6,7 +6,7 @@ every cell where the two differ.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,9 +14,22 @@ from devenv.check.netpol import PolicyEvaluator
 from devenv.check.workload_peers import manifest_endpoints
 from devenv.topology.intent import RuleBook
 from devenv.topology.model import Topology
-from devenv.topology.peers import Endpoint
+from devenv.topology.peers import DestPort, Endpoint
 
-__all__ = ["Cell", "PolicyMatrix", "build_matrix"]
+__all__ = ["POLICY_INPUT_KINDS", "Cell", "PolicyMatrix", "build_matrix", "connections"]
+
+# What the matrix needs from a live cluster besides its Namespaces: the policies,
+# the workloads whose pod templates they select, and the Services that say which
+# port a rule names (443 for the gateway's 8443). Not ReplicaSets or Pods: they
+# repeat their workload's template, one endpoint twice. Group-qualified so that a
+# CNI's own NetworkPolicy CRD (Calico's) is not read instead.
+POLICY_INPUT_KINDS = (
+    "networkpolicies.networking.k8s.io",
+    "deployments.apps",
+    "statefulsets.apps",
+    "daemonsets.apps",
+    "services",
+)
 
 
 @dataclass(frozen=True)
@@ -94,12 +107,11 @@ class PolicyMatrix:
         }
 
 
-def build_matrix(topology: Topology, objects: Sequence[Mapping[str, Any]]) -> PolicyMatrix:
-    """Every cell between the workloads in ``objects`` and the topology's pseudo-endpoints."""
-    endpoints = manifest_endpoints(objects, topology)
-    evaluator = PolicyEvaluator(objects, topology.cluster.pod_cidrs)
-    rules = RuleBook(topology)
-    cells = []
+def connections(
+    endpoints: Sequence[Endpoint], rules: RuleBook
+) -> Iterator[tuple[Endpoint, Endpoint, DestPort]]:
+    """The cells of the matrix, in its order: every source, destination and port,
+    where at least one side is one of the platform's own pods."""
     for source in endpoints:
         if not source.is_source:
             continue
@@ -110,18 +122,28 @@ def build_matrix(topology: Topology, objects: Sequence[Mapping[str, Any]]) -> Po
             if not (rules.is_managed(source) or rules.is_managed(destination)):
                 continue
             for port in destination.ports:
-                expected_by = tuple(rules.reasons(source, destination, port))
-                verdict = evaluator.evaluate(source, destination, port)
-                cells.append(
-                    Cell(
-                        source=source.name,
-                        destination=destination.name,
-                        port=port.label,
-                        expected=bool(expected_by),
-                        expected_by=expected_by,
-                        observed=verdict.allowed,
-                        observed_by=verdict.policies if verdict.allowed else (),
-                    )
-                )
+                yield source, destination, port
+
+
+def build_matrix(topology: Topology, objects: Sequence[Mapping[str, Any]]) -> PolicyMatrix:
+    """Every cell between the workloads in ``objects`` and the topology's pseudo-endpoints."""
+    endpoints = manifest_endpoints(objects, topology)
+    evaluator = PolicyEvaluator(objects, topology.cluster.pod_cidrs)
+    rules = RuleBook(topology)
+    cells = []
+    for source, destination, port in connections(endpoints, rules):
+        expected_by = tuple(rules.reasons(source, destination, port))
+        verdict = evaluator.evaluate(source, destination, port)
+        cells.append(
+            Cell(
+                source=source.name,
+                destination=destination.name,
+                port=port.label,
+                expected=bool(expected_by),
+                expected_by=expected_by,
+                observed=verdict.allowed,
+                observed_by=verdict.policies if verdict.allowed else (),
+            )
+        )
     exceptions = {rule.name: rule.resolution for rule in topology.spec.exceptions}
     return PolicyMatrix(endpoints=tuple(endpoints), cells=tuple(cells), exceptions=exceptions)

@@ -19,9 +19,9 @@ semantics of networking.k8s.io/v1:
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from devenv.topology.labels import NAMESPACE_NAME_LABEL
 from devenv.topology.peers import DestPort, Endpoint
@@ -29,10 +29,14 @@ from devenv.topology.peers import DestPort, Endpoint
 __all__ = [
     "NOT_ISOLATED",
     "POD_IPBLOCK_NOTE",
+    "AdmittingRule",
+    "Direction",
     "PolicyEvaluator",
     "Verdict",
     "selector_matches",
 ]
+
+Direction = Literal["Ingress", "Egress"]  # as NetworkPolicy's policyTypes spell them
 
 NOT_ISOLATED = "(no policy selects it)"
 NOT_A_POD = "(outside the pod network)"
@@ -72,6 +76,22 @@ class Verdict:
     @property
     def policies(self) -> tuple[str, ...]:
         return tuple(p for p in self.egress_by + self.ingress_by if not p.startswith("("))
+
+
+@dataclass(frozen=True)
+class AdmittingRule:
+    """One rule of one policy that lets a connection through on its side."""
+
+    policy: str  # namespace/name
+    direction: Literal["ingress", "egress"]  # the list in the policy's spec
+    index: int  # position in that list
+    rule: Mapping[str, Any]
+    by_pod_ipblock: bool  # matched a pod only through an ipBlock (plugin-dependent)
+
+    @property
+    def label(self) -> str:
+        """``finops-data/allow-all ingress[0]``"""
+        return f"{self.policy} {self.direction}[{self.index}]"
 
 
 def _policy_types(spec: Mapping[str, Any]) -> list[str]:
@@ -126,7 +146,7 @@ class PolicyEvaluator:
     def labels_of_namespace(self, namespace: str) -> dict[str, str]:
         return self.namespace_labels.get(namespace, {NAMESPACE_NAME_LABEL: namespace})
 
-    def _selecting(self, pod: Endpoint, direction: str) -> list[Mapping[str, Any]]:
+    def _selecting(self, pod: Endpoint, direction: Direction) -> list[Mapping[str, Any]]:
         return [
             policy
             for policy in self.policies
@@ -179,8 +199,44 @@ class PolicyEvaluator:
                 return True
         return False
 
+    def is_isolated(self, pod: Endpoint, direction: Direction) -> bool:
+        """Whether some policy selects ``pod`` for ``direction`` ("Ingress" or "Egress")."""
+        return pod.is_pod and bool(self._selecting(pod, direction))
+
+    def _admitting_in(
+        self, policy: Mapping[str, Any], other: Endpoint, port: DestPort, direction: Direction
+    ) -> Iterator[AdmittingRule]:
+        """The rules of one policy that let ``other`` through on ``port``, in list order."""
+        namespace = policy["metadata"].get("namespace", "default")
+        name = f"{namespace}/{policy['metadata']['name']}"
+        key: Literal["ingress", "egress"] = "ingress" if direction == "Ingress" else "egress"
+        peers_key = "from" if direction == "Ingress" else "to"
+        for index, rule in enumerate((policy.get("spec") or {}).get(key) or []):
+            peers = (rule or {}).get(peers_key)
+            if not self._port_matches((rule or {}).get("ports"), port):
+                continue
+            matching = [p for p in peers or [] if self._peer_matches(p, namespace, other)]
+            if not peers or matching:
+                by_pod_ipblock = other.is_pod and bool(matching)
+                by_pod_ipblock = by_pod_ipblock and all("ipBlock" in p for p in matching)
+                yield AdmittingRule(name, key, index, rule or {}, by_pod_ipblock)
+
+    def admitting_rules(
+        self, pod: Endpoint, other: Endpoint, port: DestPort, direction: Direction
+    ) -> tuple[AdmittingRule, ...]:
+        """Every rule, of every policy selecting ``pod``, that lets one side through on its
+        own: ``other`` is the source for "Ingress", the destination for "Egress". Empty
+        when ``pod`` is not isolated for the direction: then nothing holds it back."""
+        if not pod.is_pod:
+            return ()
+        return tuple(
+            rule
+            for policy in self._selecting(pod, direction)
+            for rule in self._admitting_in(policy, other, port, direction)
+        )
+
     def _side(
-        self, pod: Endpoint, other: Endpoint, port: DestPort, direction: str
+        self, pod: Endpoint, other: Endpoint, port: DestPort, direction: Direction
     ) -> tuple[str, ...]:
         """Policies allowing one side; a marker when the pod is not isolated; () if denied."""
         if not pod.is_pod:
@@ -188,21 +244,12 @@ class PolicyEvaluator:
         selecting = self._selecting(pod, direction)
         if not selecting:
             return (NOT_ISOLATED,)
-        key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
         allowing = []
         for policy in selecting:
-            namespace = policy["metadata"].get("namespace", "default")
-            for rule in (policy.get("spec") or {}).get(key) or []:
-                peers = (rule or {}).get(peers_key)
-                if not self._port_matches((rule or {}).get("ports"), port):
-                    continue
-                matching = [p for p in peers or [] if self._peer_matches(p, namespace, other)]
-                if not peers or matching:
-                    name = f"{namespace}/{policy['metadata']['name']}"
-                    if other.is_pod and matching and all("ipBlock" in p for p in matching):
-                        name += POD_IPBLOCK_NOTE
-                    allowing.append(name)
-                    break
+            # The first rule names the policy; later ones would add nothing to the verdict.
+            first = next(self._admitting_in(policy, other, port, direction), None)
+            if first is not None:
+                allowing.append(first.policy + (POD_IPBLOCK_NOTE if first.by_pod_ipblock else ""))
         return tuple(allowing)
 
     def evaluate(self, source: Endpoint, destination: Endpoint, port: DestPort) -> Verdict:

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from devenv.cli._console import err_console, out_console, write_data
-from devenv.cli._options import ImagesOption, ProfileOption, TopologyOption, images, load
+from devenv.cli._options import (
+    ContextOption,
+    ImagesOption,
+    ProfileOption,
+    TopologyOption,
+    images,
+    kube_context,
+    load,
+)
 
 if TYPE_CHECKING:
+    from devenv.check.direction_audit import DirectionFinding
     from devenv.check.matrix import Cell, PolicyMatrix
+    from devenv.topology.model import Topology
 
 _ALLOWED = "[green]●[/]"
 _EXCEPTION = "[yellow]◆[/]"
@@ -79,9 +90,84 @@ def _print_detail(cells: list[Cell], exceptions: set[str]) -> None:
             out_console.print(f"{_BLOCKED} {where} blocked: no rule allows it")
 
 
+def _print_findings(findings: list[DirectionFinding]) -> None:
+    """The per-direction audit under the matrix: one line per rule that is too wide."""
+    if not findings:
+        out_console.print(
+            "[dim]each direction holds on its own: no ingress or egress rule admits"
+            " what the zone rules block[/]"
+        )
+        return
+    out_console.print(
+        f"[bold]Each direction on its own[/] (a side must hold even where the other"
+        f" side blocks): {len(findings)} finding(s)"
+    )
+    for finding in findings:
+        out_console.print(f"{_MISMATCH} {escape(finding.describe())}", highlight=False)
+
+
+def _read_objects(
+    loaded: Topology,
+    *,
+    live: bool,
+    context: str | None,
+    manifests: Path | None,
+    profile: str,
+    images_file: Path | None,
+) -> list[dict[str, Any]]:
+    """The objects to evaluate: the cluster's, the given manifests, or the rendered ones."""
+    if live:
+        from devenv.check.matrix import POLICY_INPUT_KINDS
+        from devenv.tools.kubectl import Kubectl
+        from devenv.verify.environment import require_environment
+
+        target = kube_context(loaded, context)
+        require_environment(loaded, target)
+        err_console.print(f"[dim]NetworkPolicies as the cluster has them, context {target}[/]")
+        kubectl = Kubectl(target)
+        return kubectl.read_namespaces(list(loaded.namespaces), containing=POLICY_INPUT_KINDS)
+    if manifests is not None:
+        from devenv.check.user_manifests import load_user_manifests
+
+        return load_user_manifests(manifests, loaded.cluster.kubernetes_version)
+    from devenv.render import render_manifests
+
+    return render_manifests(loaded, profile, images(images_file))
+
+
+def _check(cells: list[Cell], findings: list[DirectionFinding], *, live: bool) -> None:
+    """CheckFailed naming every differing cell and every side that is too wide."""
+    from devenv.errors import CheckFailed
+
+    mismatches = [c for c in cells if not c.matches]
+    rules = sum(f.policy is not None for f in findings)
+    problems = []
+    if mismatches:
+        problems.append(f"{len(mismatches)} cell(s) differ from the zone rules")
+    if rules:
+        problems.append(f"{rules} policy rule(s) admit on their own side what the zone rules block")
+    if len(findings) > rules:
+        problems.append(f"{len(findings) - rules} pod side(s) no policy isolates")
+    if problems:
+        where = "the cluster's policies (kubectl -n NAMESPACE get networkpolicy NAME -o yaml)"
+        raise CheckFailed(
+            "; ".join(problems),
+            [c.describe() for c in mismatches] + [f.describe() for f in findings],
+            hint=f"fix {where if live else 'the policies'}, or the rules in the topology if they"
+            " are what changed; each direction must hold even where the other side blocks",
+        )
+    allowed = sum(c.observed for c in cells)
+    err_console.print(
+        f"[green]ok[/] {len(cells)} cells match the zone rules"
+        f" ({allowed} allowed, {len(cells) - allowed} blocked);"
+        " each direction holds on its own"
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command("policy")
     def policy_command(
+        ctx: typer.Context,
         *,
         topology: TopologyOption = None,
         profile: ProfileOption = "dev",
@@ -94,13 +180,27 @@ def register(app: typer.Typer) -> None:
                 help="Evaluate these manifests (a file or a directory), not the rendered topology.",
             ),
         ] = None,
+        live: Annotated[
+            bool,
+            typer.Option(
+                "--live",
+                help="Evaluate the NetworkPolicies, workloads and namespaces the cluster has"
+                " (see --context), not the rendered topology.",
+            ),
+        ] = False,
+        context: ContextOption = None,
         check: Annotated[
             bool,
             typer.Option(
-                "--check", help="Exit 1 naming every cell that differs from the zone rules."
+                "--check",
+                help="Exit 1 naming every cell that differs from the zone rules, and every"
+                " ingress or egress rule that on its own admits what they block.",
             ),
         ] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the matrix as JSON.")] = False,
+        as_json: Annotated[
+            bool,
+            typer.Option("--json", help="Print the matrix and the per-direction findings as JSON."),
+        ] = False,
         source: Annotated[
             str | None, typer.Option("--from", help="Only cells from this endpoint.")
         ] = None,
@@ -109,17 +209,17 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Show which component can open a connection to which, and why."""
+        from devenv.check.direction_audit import audit_directions
         from devenv.check.matrix import build_matrix
-        from devenv.check.user_manifests import load_user_manifests
-        from devenv.errors import CheckFailed, ConfigError
-        from devenv.render import render_manifests
+        from devenv.errors import ConfigError
 
+        if live and manifests is not None:
+            ctx.fail("--live reads the cluster and --manifests reads files: give one, not both")
         loaded = load(topology, profile)
-        objects = (
-            load_user_manifests(manifests, loaded.cluster.kubernetes_version)
-            if manifests is not None
-            else render_manifests(loaded, profile, images(images_file))
-        )
+        objects = _read_objects(
+            loaded, live=live, context=context, manifests=manifests, profile=profile,
+            images_file=images_file,
+        )  # fmt: skip
         matrix = build_matrix(loaded, objects)
         names = {e.name for e in matrix.endpoints}
         for flag, value in (("--from", source), ("--to", destination)):
@@ -128,24 +228,28 @@ def register(app: typer.Typer) -> None:
                     f"{flag} {value}: no such endpoint",
                     hint=f"endpoints: {', '.join(sorted(names))}",
                 )
-        cells = [
-            c
-            for c in matrix.cells
-            if (source is None or c.source == source)
-            and (destination is None or c.destination == destination)
-        ]
-        mismatches = [c for c in cells if not c.matches]
+
+        def wanted(cell_source: str, cell_destination: str) -> bool:
+            return (source is None or cell_source == source) and (
+                destination is None or cell_destination == destination
+            )
+
+        cells = [c for c in matrix.cells if wanted(c.source, c.destination)]
+        findings = audit_directions(loaded, objects)
+        if source or destination:
+            findings = [
+                narrowed
+                for finding in findings
+                if (narrowed := finding.only(lambda c: wanted(c.source, c.destination)))
+            ]
         if as_json:
             data = matrix.to_json()
-            data["cells"] = [
-                c
-                for c in data["cells"]
-                if (source is None or c["from"] == source)
-                and (destination is None or c["to"] == destination)
-            ]
+            data["cells"] = [c for c in data["cells"] if wanted(c["from"], c["to"])]
+            data["wider"] = [f.to_json() for f in findings]
             write_data(json.dumps(data, indent=2) + "\n")
         elif source or destination:
             _print_detail(cells, set(matrix.exceptions))
+            _print_findings(findings)
         elif not check:
             grid, legend = _grid(matrix)
             out_console.print(grid)
@@ -156,18 +260,9 @@ def register(app: typer.Typer) -> None:
             )
             for name, resolution in matrix.exceptions.items():
                 out_console.print(f"[yellow]exception {name}:[/] {resolution}")
+            _print_findings(findings)
             out_console.print(
                 "[dim]`devenv policy --from NAME` lists the policies behind each cell[/]"
             )
         if check:
-            if mismatches:
-                raise CheckFailed(
-                    f"{len(mismatches)} cell(s) differ from the zone rules",
-                    [c.describe() for c in mismatches],
-                    hint="fix the policies, or the rules in the topology if they are what changed",
-                )
-            allowed = sum(c.observed for c in cells)
-            err_console.print(
-                f"[green]ok[/] {len(cells)} cells match the zone rules"
-                f" ({allowed} allowed, {len(cells) - allowed} blocked)"
-            )
+            _check(cells, findings, live=live)

@@ -9,15 +9,42 @@ import json
 import re
 import select
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from devenv.errors import CommandFailed, ToolError
 from devenv.tools.process import Result, run, spawn
 
-__all__ = ["Kubectl"]
+__all__ = ["Kubectl", "as_manifest", "listed_objects"]
 
 _FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+)")
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def listed_objects(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The objects in ``kubectl get -o json`` output: a List's items, or the one
+    object kubectl prints bare when a single name was asked for."""
+    if "items" in data and str(data.get("kind", "")).endswith("List"):
+        return list(data["items"])
+    return [dict(data)]
+
+
+def as_manifest(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """An object read from the API server, shaped as a manifest: no status, no
+    server-set metadata, no copy of the last applied manifest."""
+    metadata = obj.get("metadata") or {}
+    kept: dict[str, Any] = {
+        key: metadata[key] for key in ("name", "namespace", "labels") if key in metadata
+    }
+    annotations = {
+        k: v for k, v in (metadata.get("annotations") or {}).items() if k != _LAST_APPLIED
+    }
+    if annotations:
+        kept["annotations"] = annotations
+    manifest = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": kept}
+    if "spec" in obj:
+        manifest["spec"] = obj["spec"]
+    return manifest
 
 
 class Kubectl:
@@ -38,6 +65,17 @@ class Kubectl:
         result = run(self.argv("get", *args, "-o", "json"), timeout=60)
         data: dict[str, Any] = json.loads(result.stdout)
         return data
+
+    def read_namespaces(
+        self, namespaces: Sequence[str], *, containing: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """The named Namespaces, then every object of the ``containing`` kinds in each,
+        as manifests. One `get` per namespace, not -A: rights in these namespaces
+        (and to get them) suffice."""
+        found = listed_objects(self.get_json("namespaces", *namespaces))
+        for namespace in namespaces:
+            found += listed_objects(self.get_json(",".join(containing), "-n", namespace))
+        return [as_manifest(obj) for obj in found]
 
     def raw(self, path: str, *, timeout: float = 15) -> str:
         """GET through the API server (e.g. a pod's port via its proxy subresource)."""

@@ -8,7 +8,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devenv.check.netpol import PolicyEvaluator, selector_matches
+from devenv.check.netpol import (
+    NOT_ISOLATED,
+    POD_IPBLOCK_NOTE,
+    Direction,
+    PolicyEvaluator,
+    selector_matches,
+)
 from devenv.topology.peers import DestPort, Endpoint
 
 HTTP = DestPort(8080, "TCP", "http")
@@ -215,3 +221,40 @@ def test_default_deny_namespace_admits_nothing(
         assert not evaluator.evaluate(outsider, inside, HTTP).allowed
         assert not evaluator.evaluate(inside, outsider, outsider.ports[0]).allowed
     assert not evaluator.evaluate(A1, A2, HTTP).allowed
+
+
+def test_admitting_rules_name_each_rule_by_its_index() -> None:
+    rules = [{"ports": [{"port": 9090}]}, {}, {"from": [{"namespaceSelector": {}}]}]
+    objects = [*NAMESPACES, policy("a", "deny"), policy("a", "web-in", ingress=rules)]
+    evaluator = PolicyEvaluator(objects)
+    admitting = evaluator.admitting_rules(A1, B1, HTTP, "Ingress")
+    assert [rule.label for rule in admitting] == ["a/web-in ingress[1]", "a/web-in ingress[2]"]
+    assert admitting[0].rule == {}
+    assert evaluator.evaluate(B1, A1, HTTP).ingress_by == ("a/web-in",)  # once, as before
+    assert evaluator.is_isolated(A1, "Ingress")
+    assert not evaluator.is_isolated(A1, "Egress")
+    assert evaluator.admitting_rules(A1, B1, HTTP, "Egress") == ()  # nothing selects it
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_other_policy, max_size=4))
+def test_admitting_rules_agree_with_the_verdict(others: list[dict[str, Any]]) -> None:
+    """Each side's policies in the verdict are those of its admitting rules, in order."""
+    named = [
+        {**p, "metadata": {**p["metadata"], "name": f"other-{i}"}} for i, p in enumerate(others)
+    ]
+    evaluator = PolicyEvaluator([*NAMESPACES, *named], [POD_NETWORK])
+    pods = [A1, B1, C1]
+    for source, destination in ((s, d) for s in pods for d in pods if s is not d):
+        verdict = evaluator.evaluate(source, destination, HTTP)
+        sides: tuple[tuple[Endpoint, Endpoint, Direction, tuple[str, ...]], ...] = (
+            (destination, source, "Ingress", verdict.ingress_by),
+            (source, destination, "Egress", verdict.egress_by),
+        )
+        for pod, other, direction, by in sides:
+            if not evaluator.is_isolated(pod, direction):
+                assert by == (NOT_ISOLATED,)
+                continue
+            admitting = evaluator.admitting_rules(pod, other, HTTP, direction)
+            policies = list(dict.fromkeys(rule.policy for rule in admitting))
+            assert [name.removesuffix(POD_IPBLOCK_NOTE) for name in by] == policies

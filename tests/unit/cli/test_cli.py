@@ -52,6 +52,7 @@ def test_policy_check_passes_on_the_default_topology(runner: CliRunner) -> None:
     result = run(runner, "policy", "--check")
     assert result.exit_code == 0, result.stderr
     assert "cells match the zone rules" in result.stderr
+    assert "each direction holds on its own" in result.stderr
 
 
 def test_policy_check_names_cells_when_a_policy_is_deleted(
@@ -96,10 +97,53 @@ def test_policy_check_fails_when_a_zone_rule_is_removed_from_a_topology_copy(
     )
 
 
+def test_policy_check_names_a_rule_wider_than_the_zone_rules_on_its_own_side(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """Every pod may reach the Data Zone by its ingress; the sources' egress still
+    blocks, so no cell differs: the per-direction audit fails the check alone."""
+    out = tmp_path / "manifests"
+    run(runner, "render", "--out", str(out))
+    (out / "99-from-every-pod.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": "from-every-pod", "namespace": "finops-data"},
+                "spec": {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {}}]}]},
+            }
+        )
+    )
+    result = run(runner, "policy", "--check", "--manifests", str(out))
+    assert result.exit_code == 1
+    first = result.stderr.splitlines()[0]
+    assert first == "error: 1 policy rule(s) admit on their own side what the zone rules block"
+    assert (
+        "finops-data/from-every-pod ingress[0] (from: pods(*) in namespaces(*), ports: any) admits"
+        in result.stderr
+    )
+    assert "hint: " in result.stderr
+    assert "Traceback" not in result.stderr
+    data = json.loads(run(runner, "policy", "--json", "--manifests", str(out)).stdout)
+    assert data["mismatches"] == 0
+    [wider] = data["wider"]
+    assert wider["policy"] == "finops-data/from-every-pod"
+    assert {"from": "next-app", "to": "postgresql-timescaledb", "port": "5432/TCP"} in wider[
+        "connections"
+    ]
+
+
+def test_policy_live_with_manifests_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = run(runner, "policy", "--live", "--manifests", str(tmp_path))
+    assert result.exit_code == 2
+    assert "--live reads the cluster and --manifests reads files" in result.stderr
+
+
 def test_policy_json_is_machine_readable(runner: CliRunner) -> None:
     result = run(runner, "policy", "--json", "--from", "redis")
     data = json.loads(result.stdout)
     assert data["mismatches"] == 0
+    assert data["wider"] == []
     assert {c["from"] for c in data["cells"]} == {"redis"}
     internet = [c for c in data["cells"] if c["to"] == "internet"]
     assert internet
