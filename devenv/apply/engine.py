@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devenv.apply.addresses import pinned_to_environment
 from devenv.errors import DevenvError, ToolError
-from devenv.render import Manifest
+from devenv.render import Manifest, render_manifests
 from devenv.render.objects import component_of
 from devenv.state import read_json, record_path, write_private_json
 from devenv.tools.kind import KindCluster
@@ -104,6 +105,19 @@ class RunContext:
     uid: str | None = None
     uid_looked_up: bool = False
     live: set[tuple[str, str, str]] | None = None  # (kind, namespace, name) of our objects
+    pinned: bool = False  # topology and manifests name the environment's own addresses
+
+    def pin_to_environment(self) -> None:
+        """Once the cluster runs: the topology pinned to its node and simulator
+        addresses (devenv.apply.addresses), and the manifests rendered again with
+        them (pure and fast)."""
+        if self.pinned:
+            return
+        self.topology = pinned_to_environment(
+            self.topology, self.kubectl, simulators=self.options.context is None
+        )
+        self.manifests = render_manifests(self.topology, self.options.profile, self.images)
+        self.pinned = True
 
     @property
     def kind(self) -> KindCluster:
@@ -232,8 +246,9 @@ def _missing(run: RunContext, manifests: list[Manifest]) -> list[Manifest]:
     """Which of these objects the cluster no longer has (one `kubectl get` per run).
     When the cluster cannot be listed, all of them: applying again is harmless."""
     if run.live is None:
-        # The rendered kinds, the Secrets the data phase makes itself, the enforcer's.
-        made_here = {"Secret", "DaemonSet"}
+        # The rendered kinds; the Secrets the data phase makes itself, the enforcer's
+        # DaemonSet, the simulators' EndpointSlices (rendered once their address is known).
+        made_here = {"Secret", "DaemonSet", "EndpointSlice"}
         kinds = ",".join(sorted({str(m["kind"]) for m in run.manifests} | made_here))
         try:
             items = run.kubectl.get_json(kinds, "-A", "-l", MANAGED_SELECTOR).get("items", [])

@@ -8,7 +8,7 @@ same tags) and every manifest rendered once, then the phases of
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from devenv.apply.engine import (
@@ -30,9 +30,19 @@ from devenv.render.policy_enforcer import ENFORCERS
 from devenv.tools.build import build_images, plan_builds
 from devenv.tools.kind import kind_context
 from devenv.tools.kubectl import Kubectl
+from devenv.topology.labels import ENVIRONMENT_LABEL, MANAGED_BY
 from devenv.topology.model import Topology
 
-__all__ = ["PhaseFailed", "PhaseResult", "UpOptions", "prepare", "run_up", "summary_rows"]
+__all__ = [
+    "PhaseFailed",
+    "PhaseResult",
+    "UpOptions",
+    "foreign_policies",
+    "prepare",
+    "prune_policies",
+    "run_up",
+    "summary_rows",
+]
 
 
 def prepare(
@@ -108,3 +118,26 @@ def summary_rows(topology: Topology, context: str) -> list[Mapping[str, Any]]:
             }
         )
     return rows
+
+
+def foreign_policies(topology: Topology, context: str) -> list[str]:
+    """namespace/name of every NetworkPolicy in the environment's namespaces that
+    devenv did not create: policies only add, so each may open a hole that the
+    zone rules do not have (`devenv policy --live` names what it opens)."""
+    kubectl = Kubectl(context)
+    found = []
+    for namespace in topology.namespaces:
+        listed = kubectl.get_json("networkpolicies", "-n", namespace).get("items", [])
+        for policy in listed:
+            labels = policy["metadata"].get("labels") or {}
+            if labels.get(ENVIRONMENT_LABEL) != MANAGED_BY[ENVIRONMENT_LABEL]:
+                found.append(f"{namespace}/{policy['metadata']['name']}")
+    return found
+
+
+def prune_policies(context: str, names: Sequence[str]) -> None:
+    """Delete the given namespace/name NetworkPolicies (`up --prune`)."""
+    kubectl = Kubectl(context)
+    for qualified in names:
+        namespace, name = qualified.split("/", 1)
+        kubectl.run("delete", "networkpolicy", "-n", namespace, name, "--ignore-not-found")

@@ -125,9 +125,12 @@ def connections(
                 yield source, destination, port
 
 
-def build_matrix(topology: Topology, objects: Sequence[Mapping[str, Any]]) -> PolicyMatrix:
-    """Every cell between the workloads in ``objects`` and the topology's pseudo-endpoints."""
-    endpoints = manifest_endpoints(objects, topology)
+def build_matrix(
+    topology: Topology, objects: Sequence[Mapping[str, Any]], extra: Sequence[Endpoint] = ()
+) -> PolicyMatrix:
+    """Every cell between the workloads in ``objects`` and the topology's pseudo-endpoints
+    (and ``extra`` ones: hosts a live check places, such as one on the node network)."""
+    endpoints = [*manifest_endpoints(objects, topology), *extra]
     evaluator = PolicyEvaluator(objects, topology.cluster.pod_cidrs)
     rules = RuleBook(topology)
     cells = []

@@ -89,6 +89,14 @@ def up_command(
         bool,
         typer.Option("--force", help="Run every phase (e.g. after editing the cluster by hand)."),
     ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Delete NetworkPolicies in the environment's namespaces that devenv did not"
+            " create (without it, `up` lists them).",
+        ),
+    ] = False,
     install: Annotated[
         bool,
         typer.Option(
@@ -101,7 +109,13 @@ def up_command(
     as_json: JsonOption = False,
 ) -> None:
     """Create (or reuse) the cluster and deploy everything; skips what did not change."""
-    from devenv.apply.up import UpOptions, run_up, summary_rows
+    from devenv.apply.up import (
+        UpOptions,
+        foreign_policies,
+        prune_policies,
+        run_up,
+        summary_rows,
+    )
     from devenv.tools.kind import kind_context
 
     loaded = load(topology, profile)
@@ -128,12 +142,29 @@ def up_command(
     total = sum(r.seconds for r in results)
     skipped = sum(r.skipped for r in results)
     err_console.print(f"[bold]up[/] in {total:.1f}s ({skipped} phase(s) skipped, unchanged)")
+    foreign = foreign_policies(loaded, target)
+    if foreign and prune:
+        prune_policies(target, foreign)
+        err_console.print(
+            f"[yellow]pruned[/] NetworkPolicies devenv did not create: {', '.join(foreign)}"
+        )
+    elif foreign:
+        err_console.print(
+            f"[yellow]warning:[/] NetworkPolicies devenv did not create: {', '.join(foreign)}"
+            " (each may open what the zone rules block: `devenv policy --live` names it;"
+            " `devenv up --prune` removes them)"
+        )
     rows = summary_rows(loaded, target)
     if as_json:
         timings = [
             {"phase": r.name, "seconds": round(r.seconds, 3), "skipped": r.skipped} for r in results
         ]
-        write_data(json.dumps({"phases": timings, "components": rows}, indent=2) + "\n")
+        report = {
+            "phases": timings,
+            "components": rows,
+            "foreign_policies": {"names": foreign, "pruned": bool(foreign and prune)},
+        }
+        write_data(json.dumps(report, indent=2) + "\n")
         return
     table = Table(title="Components")
     for header in ("component", "namespace", "zone", "ready", "URL"):

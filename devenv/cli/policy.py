@@ -114,10 +114,14 @@ def _read_objects(
     manifests: Path | None,
     profile: str,
     images_file: Path | None,
-) -> list[dict[str, Any]]:
-    """The objects to evaluate: the cluster's, the given manifests, or the rendered ones."""
+) -> tuple[Topology, list[dict[str, Any]]]:
+    """The objects to evaluate (the cluster's, the given manifests, or the rendered
+    ones) and the topology to judge them by (live: pinned to the cluster's nodes
+    and simulators, whose addresses its policies name)."""
     if live:
+        from devenv.apply.addresses import pinned_to_environment
         from devenv.check.matrix import POLICY_INPUT_KINDS
+        from devenv.tools.kind import kind_context
         from devenv.tools.kubectl import Kubectl
         from devenv.verify.environment import require_environment
 
@@ -125,14 +129,17 @@ def _read_objects(
         require_environment(loaded, target)
         err_console.print(f"[dim]NetworkPolicies as the cluster has them, context {target}[/]")
         kubectl = Kubectl(target)
-        return kubectl.read_namespaces(list(loaded.namespaces), containing=POLICY_INPUT_KINDS)
+        on_kind = target == kind_context(loaded.cluster.name)
+        pinned = pinned_to_environment(loaded, kubectl, simulators=on_kind)
+        objects = kubectl.read_namespaces(list(loaded.namespaces), containing=POLICY_INPUT_KINDS)
+        return pinned, objects
     if manifests is not None:
         from devenv.check.user_manifests import load_user_manifests
 
-        return load_user_manifests(manifests, loaded.cluster.kubernetes_version)
+        return loaded, load_user_manifests(manifests, loaded.cluster.kubernetes_version)
     from devenv.render import render_manifests
 
-    return render_manifests(loaded, profile, images(images_file))
+    return loaded, render_manifests(loaded, profile, images(images_file))
 
 
 def _check(cells: list[Cell], findings: list[DirectionFinding], *, live: bool) -> None:
@@ -215,9 +222,9 @@ def register(app: typer.Typer) -> None:
 
         if live and manifests is not None:
             ctx.fail("--live reads the cluster and --manifests reads files: give one, not both")
-        loaded = load(topology, profile)
-        objects = _read_objects(
-            loaded, live=live, context=context, manifests=manifests, profile=profile,
+        loaded, objects = _read_objects(
+            load(topology, profile),
+            live=live, context=context, manifests=manifests, profile=profile,
             images_file=images_file,
         )  # fmt: skip
         matrix = build_matrix(loaded, objects)

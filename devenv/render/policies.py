@@ -100,9 +100,13 @@ class _FlowRenderer:
                 }
             ]
         if term in spec.external:
-            return _ip_blocks(spec.external[term].cidrs, self.internal)
+            external = spec.external[term]
+            blocks = _ip_blocks(external.cidrs, (*self.internal, *external.excluded_cidrs))
+            if external.simulator_address is not None:
+                blocks += _ip_blocks([ipaddress.IPv4Network(external.simulator_address)], ())
+            return blocks
         if term == KUBE_APISERVER:
-            return _ip_blocks(self.topology.cluster.node_cidrs, self.internal)
+            return _ip_blocks(self.topology.cluster.node_networks, self.internal)
         pods = self.pods(term) or []
         return [
             {
@@ -230,7 +234,11 @@ def _platform_policies(topology: Topology, namespace: str) -> list[Manifest]:
             ],
         ),
     ]
-    probe_ports = _port_list(p for c in topology.components_in(namespace) for p in c.ports)
+    # Only the ports HTTP probes (and the API server's pod proxy) use, and only
+    # from the nodes: a data server probed by exec opens nothing to the node network.
+    probe_ports = _port_list(
+        port for c in topology.components_in(namespace) if (port := c.http_probe_port)
+    )
     if probe_ports:
         policies.append(
             _policy(
@@ -241,7 +249,7 @@ def _platform_policies(topology: Topology, namespace: str) -> list[Manifest]:
                 ref=spec.platform_rules.kubelet_probes.ref,
                 ingress=[
                     {
-                        "from": _ip_blocks(cluster.node_cidrs, cluster.cluster_internal_cidrs),
+                        "from": _ip_blocks(cluster.node_networks, cluster.cluster_internal_cidrs),
                         "ports": probe_ports,
                     }
                 ],

@@ -93,6 +93,15 @@ class Docker:
         template = f"{{{{.NetworkSettings.Networks.{network}.IPAddress}}}}"
         return run(["docker", "inspect", "-f", template, name], timeout=30).stdout.strip()
 
+    def running_address(self, name: str, network: str = KIND_NETWORK) -> str | None:
+        """The address of a running container on ``network``; None if it is not running."""
+        template = (
+            f"{{{{if .State.Running}}}}{{{{.NetworkSettings.Networks.{network}.IPAddress}}}}"
+            "{{end}}"
+        )
+        result = run(["docker", "inspect", "-f", template, name], check=False, timeout=30)
+        return (result.stdout.strip() or None) if result.returncode == 0 else None
+
     def exec(
         self, name: str, argv: Sequence[str], *, input_text: str | None = None, check: bool = True
     ) -> str | None:

@@ -5,6 +5,7 @@ through the API server)."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import re
 import select
@@ -76,6 +77,18 @@ class Kubectl:
         for namespace in namespaces:
             found += listed_objects(self.get_json(",".join(containing), "-n", namespace))
         return [as_manifest(obj) for obj in found]
+
+    def node_addresses(self) -> list[ipaddress.IPv4Address]:
+        """Every node's InternalIP (IPv4): where the kubelet and the API server connect from."""
+        nodes = self.get_json("nodes").get("items", [])
+        found = []
+        for node in nodes:
+            for entry in node.get("status", {}).get("addresses", []):
+                if entry.get("type") != "InternalIP":
+                    continue
+                with contextlib.suppress(ValueError):  # an IPv6 address on a dual-stack node
+                    found.append(ipaddress.IPv4Address(entry["address"]))
+        return found
 
     def raw(self, path: str, *, timeout: float = 15) -> str:
         """GET through the API server (e.g. a pod's port via its proxy subresource)."""

@@ -71,15 +71,18 @@ def intended_flows(topology: Topology) -> list[Flow]:
             spec.platform_rules.dns.ref,
         )
     )
-    flows.append(
+    # The kubelet reaches each component on its HTTP probe port only.
+    flows.extend(
         Flow(
             "kubelet-probes",
             "platform",
             (KUBELET,),
-            (ALL_PODS,),
-            "any",
+            (component.name,),
+            (port.port,),
             spec.platform_rules.kubelet_probes.ref,
         )
+        for component in topology.components.values()
+        if (port := component.http_probe_port)
     )
     return flows
 
@@ -137,12 +140,18 @@ class RuleBook:
             return endpoint.name == KUBE_DNS and endpoint.is_pod
         if term in (KUBELET, KUBE_APISERVER):
             return not endpoint.is_pod and self._in(
-                endpoint.address, self.topology.cluster.node_cidrs
+                endpoint.address, self.topology.cluster.node_networks
             )
         if term in spec.zones:
             return self.is_managed(endpoint) and endpoint.zone == term
         if term in spec.external:
-            return not endpoint.is_pod and self._in(endpoint.address, spec.external[term].cidrs)
+            address = endpoint.address
+            return (
+                not endpoint.is_pod
+                and address is not None
+                and not any(address in internal for internal in self._internal)
+                and spec.external[term].covers(address)
+            )
         if term == SECRET_READERS:
             return self.is_managed(endpoint) and endpoint.component in self._secret_readers
         return self.is_managed(endpoint) and endpoint.component == term

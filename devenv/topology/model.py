@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -65,6 +65,11 @@ class PortSpec(_Model):
         return wanted in (self.port, self.service_port)
 
 
+# Images whose servers are probed by exec (pg_isready, redis-cli; see
+# devenv/render/data.py): none of their ports needs to admit the kubelet.
+EXEC_PROBED_IMAGES = frozenset({"timescaledb", "redis"})
+
+
 class DnsSpec(_Model):
     namespace: str
     pod_labels: dict[str, str]
@@ -77,8 +82,19 @@ class ClusterSpec(_Model):
     pod_cidrs: tuple[ipaddress.IPv4Network, ...]
     service_cidrs: tuple[ipaddress.IPv4Network, ...]
     node_cidrs: tuple[ipaddress.IPv4Network, ...] = Field(min_length=1)
+    # The nodes' own addresses, once known (`up` reads them from the cluster); until
+    # then every address of the node networks counts as a node.
+    node_addresses: tuple[ipaddress.IPv4Address, ...] = ()
     api_server_ports: tuple[int, ...]
     dns: DnsSpec
+
+    @property
+    def node_networks(self) -> tuple[ipaddress.IPv4Network, ...]:
+        """Where the kubelet, the API server and its webhook calls come from: each
+        node's address when known, else the whole node networks."""
+        if self.node_addresses:
+            return tuple(ipaddress.IPv4Network(address) for address in self.node_addresses)
+        return self.node_cidrs
 
     @property
     def cluster_internal_cidrs(self) -> tuple[ipaddress.IPv4Network, ...]:
@@ -104,9 +120,22 @@ class SimulatorSpec(_Model):
 class ExternalSpec(_Model):
     description: str
     cidrs: tuple[ipaddress.IPv4Network, ...] = Field(min_length=1)
+    # Carved out of ``cidrs`` (private and link-local ranges, for cloud APIs).
+    excluded_cidrs: tuple[ipaddress.IPv4Network, ...] = ()
     probe_address: ipaddress.IPv4Address
     ports: tuple[int, ...] = Field(min_length=1)
     simulator: SimulatorSpec | None = None
+    # Where the simulator runs, once `up` started it: admitted even inside an
+    # excluded range (it lives on kind's private Docker network).
+    simulator_address: ipaddress.IPv4Address | None = None
+
+    def covers(self, address: ipaddress.IPv4Address) -> bool:
+        """Whether ``address`` is this endpoint (cluster ranges are the caller's to exclude)."""
+        if address == self.simulator_address:
+            return True
+        if any(address in excluded for excluded in self.excluded_cidrs):
+            return False
+        return any(address in cidr for cidr in self.cidrs)
 
     def simulator_url(self) -> str | None:
         if self.simulator is None:
@@ -255,6 +284,11 @@ class ComponentSpec:
         return self.kind in STUB_KINDS
 
     @property
+    def http_probe_port(self) -> PortSpec | None:
+        """The port the kubelet's HTTP(S) probes use; None for exec-probed servers."""
+        return None if self.image in EXEC_PROBED_IMAGES else self.primary_port
+
+    @property
     def primary_port(self) -> PortSpec:
         return self.ports[0]
 
@@ -270,6 +304,31 @@ class Topology:
     @property
     def cluster(self) -> ClusterSpec:
         return self.spec.cluster
+
+    def pinned(
+        self,
+        *,
+        node_addresses: Iterable[ipaddress.IPv4Address] = (),
+        simulator_addresses: Mapping[str, ipaddress.IPv4Address] | None = None,
+    ) -> Topology:
+        """This topology with what only a running environment knows: its nodes'
+        addresses (node rules then admit those alone) and where each external
+        endpoint's simulator runs."""
+        spec = self.spec
+        if node_addresses:
+            cluster = spec.cluster.model_copy(
+                update={"node_addresses": tuple(sorted(node_addresses))}
+            )
+            spec = spec.model_copy(update={"cluster": cluster})
+        if simulator_addresses:
+            external = {
+                name: endpoint.model_copy(
+                    update={"simulator_address": simulator_addresses.get(name)}
+                )
+                for name, endpoint in spec.external.items()
+            }
+            spec = spec.model_copy(update={"external": external})
+        return replace(self, spec=spec)
 
     @property
     def namespaces(self) -> Mapping[str, NamespaceSpec]:

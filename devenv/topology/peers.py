@@ -68,9 +68,12 @@ class Endpoint:
 
 
 def _node_address(topology: Topology) -> ipaddress.IPv4Address:
-    # A representative node address: the second host of the first node range
+    cluster = topology.cluster
+    if cluster.node_addresses:
+        return cluster.node_addresses[0]
+    # Not known yet: a representative one, the second host of the first node range
     # (kind's first node is 172.18.0.2 on its default network, inside 172.16/12).
-    return topology.cluster.node_cidrs[0].network_address + 2
+    return cluster.node_cidrs[0].network_address + 2
 
 
 def pseudo_endpoints(topology: Topology) -> list[Endpoint]:

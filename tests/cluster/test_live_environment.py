@@ -76,3 +76,39 @@ def test_policies_are_enforced(live_context: str) -> None:
     assert not _opens(live_context, "finops-system", "api-gateway", agent, 8080)
     frontend = "next-app.finops-frontend.svc.cluster.local"
     assert _opens(live_context, "finops-system", "api-gateway", frontend, 8080)
+
+
+ALLOW_EVERYTHING = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "NetworkPolicy",
+    "metadata": {"name": "allow-everything-by-hand", "namespace": "finops-data"},
+    "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{}]},
+}
+
+
+def test_up_names_a_policy_it_did_not_create_and_prune_removes_it(kind_context: str) -> None:
+    kubectl = ["kubectl", "--context", kind_context]
+    subprocess.run(
+        [*kubectl, "apply", "-f", "-"], input=json.dumps(ALLOW_EVERYTHING), text=True,
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    qualified = "finops-data/allow-everything-by-hand"
+    try:
+        code, stdout, stderr = _devenv("up", "--json")
+        assert code == 0, stderr
+        assert json.loads(stdout)["foreign_policies"] == {"names": [qualified], "pruned": False}
+        assert "devenv up --prune" in stderr
+        code, stdout, stderr = _devenv("up", "--prune", "--json")
+        assert code == 0, stderr
+        assert json.loads(stdout)["foreign_policies"] == {"names": [qualified], "pruned": True}
+        left = subprocess.run(
+            [*kubectl, "get", "networkpolicy", "-n", "finops-data", "allow-everything-by-hand"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert left.returncode != 0
+    finally:
+        subprocess.run(
+            [*kubectl, "delete", "networkpolicy", "-n", "finops-data",
+             "allow-everything-by-hand", "--ignore-not-found"],
+            capture_output=True, timeout=60, check=False,
+        )  # fmt: skip

@@ -14,6 +14,7 @@ from devenv.apply.phases import (
     images,
     namespaces,
     openbao,
+    simulators,
     stubs,
     wait,
 )
@@ -24,6 +25,7 @@ PHASES: list[Phase] = [
     cluster.PHASE,
     images.PHASE,
     enforcer.PHASE,
+    simulators.PHASE,
     namespaces.PHASE,
     data.PHASE,
     openbao.PHASE,

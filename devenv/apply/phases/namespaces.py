@@ -12,6 +12,8 @@ POLICY_KINDS = {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy"}
 
 
 def _manifests(run: RunContext) -> list[Manifest]:
+    # The node and simulator rules name addresses only the running environment knows.
+    run.pin_to_environment()
     return run.select(lambda m: m["kind"] in POLICY_KINDS)
 
 

@@ -15,7 +15,23 @@ from devenv.tools.kubectl import Kubectl, pod_proxy_path
 from devenv.tools.process import run
 from devenv.topology.model import ComponentSpec, Topology
 
-EXTERNAL_CONTAINERS = {"internet": (80, 443), "cloud-apis": (443,)}
+# Listeners on the cluster's Docker network: one for the internet, and one for a
+# private address on 443 that cloud-API egress must not reach (only the simulator).
+EXTERNAL_CONTAINERS = {"internet": (80, 443), "private-host": (443,)}
+NODE_NETWORK_HOST = "node-network-host"
+# From a host on the node network that is not a node: a route to the pods through
+# a node, then one TCP connect per target ("1" open, "0" blocked).
+_CONNECT_ALL = """
+ip route replace "$1" via "$2"
+shift 2
+for target in "$@"; do
+  if timeout 1.5 bash -c "</dev/tcp/${target%:*}/${target#*:}" 2>/dev/null; then
+    echo 1
+  else
+    echo 0
+  fi
+done
+"""
 _LISTENER = (
     "import socket, threading, time\n"
     "def serve(port):\n"
@@ -125,5 +141,29 @@ def start_external_endpoints(network: str, image: str, prefix: str) -> dict[str,
 
 def stop_external_endpoints(prefix: str) -> None:
     docker = Docker()
-    for name in EXTERNAL_CONTAINERS:
+    for name in [*EXTERNAL_CONTAINERS, NODE_NETWORK_HOST]:
         docker.remove(f"{prefix}-{name}")
+
+
+def start_node_network_host(network: str, node_container: str, prefix: str) -> str:
+    """A container on the nodes' Docker network that is not a node (like the registry
+    or a simulator), from the node image (it has `ip` and bash): its address."""
+    docker = Docker()
+    container = f"{prefix}-{NODE_NETWORK_HOST}"
+    image = run(
+        ["docker", "inspect", "-f", "{{.Config.Image}}", node_container], timeout=30
+    ).stdout.strip()
+    docker.run_detached(
+        container, image, network=network,
+        options=["--cap-add", "NET_ADMIN", "--entrypoint", "sleep"], command=["900"],
+    )  # fmt: skip
+    return docker.address(container, network)
+
+
+def probe_from_node_network_host(
+    prefix: str, pod_network: str, via_node: str, targets: Sequence[tuple[str, int]]
+) -> list[bool]:
+    """Open or blocked, per target, from the node-network host."""
+    argv = ["bash", "-c", _CONNECT_ALL, "connect", pod_network, via_node]
+    out = Docker().exec(f"{prefix}-{NODE_NETWORK_HOST}", [*argv, *(f"{a}:{p}" for a, p in targets)])
+    return [line == "1" for line in (out or "").split()]

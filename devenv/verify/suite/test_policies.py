@@ -4,30 +4,56 @@ internet and the cloud APIs, compared cell by cell with `devenv policy`."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 
-from devenv.check.matrix import build_matrix
+from devenv.apply.addresses import pinned_to_environment
+from devenv.apply.up import foreign_policies
+from devenv.check.direction_audit import DirectionFinding, audit_directions
+from devenv.check.matrix import POLICY_INPUT_KINDS, build_matrix
 from devenv.render import render_manifests
+from devenv.render.simulators import simulator_container
+from devenv.tools.docker import Docker
+from devenv.tools.kind import kind_context
+from devenv.tools.process import run
 from devenv.topology.images import ImageSet
 from devenv.topology.model import Topology
+from devenv.topology.peers import DestPort, Endpoint
 from devenv.verify.live_matrix import compare, control_cells, enforcement_problem, render_report
-from devenv.verify.suite._live import Live, start_external_endpoints, stop_external_endpoints
+from devenv.verify.suite._live import (
+    NODE_NETWORK_HOST,
+    Live,
+    probe_from_node_network_host,
+    start_external_endpoints,
+    start_node_network_host,
+    stop_external_endpoints,
+)
 
 
-def _with_external_addresses(live: Live, addresses: dict[str, str]) -> Topology:
-    spec = live.topology.spec
+def _pinned(live: Live, internet: str) -> Topology:
+    """The topology as this environment runs it: its nodes, its simulator, and the
+    internet's probe address on the listener this test started."""
+    simulator = Docker().running_address(simulator_container(live.topology, "cloud-apis"))
+    assert simulator, "the cloud-API simulator is not running: run `devenv up`"
+    topology = live.topology.pinned(
+        node_addresses=live.kubectl.node_addresses(),
+        simulator_addresses={"cloud-apis": ipaddress.IPv4Address(simulator)},
+    )
+    probes = {"internet": internet, "cloud-apis": simulator}  # the simulator listens on 443
+    spec = topology.spec
     external = {
-        name: endpoint.model_copy(update={"probe_address": ipaddress.IPv4Address(addresses[name])})
-        if name in addresses
+        name: endpoint.model_copy(update={"probe_address": ipaddress.IPv4Address(probes[name])})
+        if name in probes
         else endpoint
         for name, endpoint in spec.external.items()
     }
-    return replace(live.topology, spec=spec.model_copy(update={"external": external}))
+    return replace(topology, spec=spec.model_copy(update={"external": external}))
 
 
 def test_policies_match_devenv_policy(
@@ -39,10 +65,25 @@ def test_policies_match_devenv_policy(
     prefix = f"devenv-it-{os.getpid()}"
     addresses = start_external_endpoints("kind", image, prefix)
     try:
-        topology = _with_external_addresses(live, addresses)
-        matrix = build_matrix(topology, render_manifests(topology, profile, images))
+        stranger = start_node_network_host(
+            "kind", f"{live.topology.cluster.name}-control-plane", prefix
+        )
+        topology = _pinned(live, addresses["internet"])
+        # Two hosts on the nodes' network that are not nodes: one connects in (to no
+        # data port), one listens on 443 (a private address: no cloud-API egress).
+        extra = [
+            Endpoint(NODE_NETWORK_HOST, "external", address=ipaddress.IPv4Address(stranger),
+                     is_destination=False),
+            Endpoint("private-host", "external", ports=(DestPort(443),),
+                     address=ipaddress.IPv4Address(addresses["private-host"]), is_source=False),
+        ]  # fmt: skip
+        matrix = build_matrix(topology, render_manifests(topology, profile, images), extra)
         # Where each destination really is.
-        where: dict[str, str] = dict(addresses)
+        where: dict[str, str] = {
+            "internet": addresses["internet"],
+            "private-host": addresses["private-host"],
+            "cloud-apis": str(topology.spec.external["cloud-apis"].probe_address),
+        }
         for component in topology.components.values():
             pods = live.pods(component)
             if pods:
@@ -56,13 +97,22 @@ def test_policies_match_devenv_policy(
         rows: dict[str, list[tuple[str, str, str]]] = {}
         for cell in matrix.cells:
             number, protocol = cell.port.split("/")
-            if cell.source not in stubs or protocol != "TCP" or not where.get(cell.destination):
-                continue  # only stubs carry the probe; TCP only; the API server is not probed
+            probed_from = cell.source in stubs or cell.source == NODE_NETWORK_HOST
+            if not probed_from or protocol != "TCP" or not where.get(cell.destination):
+                continue  # stubs and the stranger carry the probe; TCP only; no API server
             rows.setdefault(cell.source, []).append((cell.destination, cell.port, number))
+        stranger_row = rows.pop(NODE_NETWORK_HOST, [])
         probes = live.probe_rows(
             (stubs[source], [(where[d], int(n)) for d, _, n in targets])
             for source, targets in rows.items()
         )
+        probes[NODE_NETWORK_HOST] = probe_from_node_network_host(
+            prefix,
+            pod_network=str(topology.cluster.pod_cidrs[0]),
+            via_node=str(topology.cluster.node_addresses[0]),
+            targets=[(where[d], int(n)) for d, _, n in stranger_row],
+        )
+        rows[NODE_NETWORK_HOST] = stranger_row
         observed = {
             (source, destination, port): result
             for source, targets in rows.items()
@@ -70,6 +120,16 @@ def test_policies_match_devenv_policy(
         }
     finally:
         stop_external_endpoints(prefix)
+    stranger_cells = [k for k in observed if k[0] == NODE_NETWORK_HOST]
+    data_ports = {
+        (c.name, f"{p.port}/{p.protocol}")
+        for c in topology.components.values() if c.zone == "data" for p in c.ports
+    }  # fmt: skip
+    # A node rule that admitted whole private ranges would open these to any container
+    # on the nodes' network: each must be expected blocked, and probed.
+    assert data_ports <= {(d, p) for _, d, p in stranger_cells}, "some data port went unprobed"
+    assert not [c for c in matrix.cells if c.source == NODE_NETWORK_HOST and c.expected
+                and (c.destination, c.port) in data_ports]  # fmt: skip
     controls = control_cells(matrix.cells, set(rows))
     problem = enforcement_problem(controls, observed)
     if problem:
@@ -80,3 +140,47 @@ def test_policies_match_devenv_policy(
     record_property("cells_probed", len(observed))
     record_property("seconds", round(elapsed, 1))
     assert not mismatches, "\n".join(str(m) for m in mismatches)
+
+
+_ALLOW_EVERYTHING = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "NetworkPolicy",
+    "metadata": {"name": "it-allow-everything", "namespace": "finops-data"},
+    # The whole Data Zone open to every source: no probe sees it while every
+    # source's egress still blocks, so only the per-direction audit can.
+    "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{}]},
+}
+
+
+def _live_audit(live: Live) -> list[DirectionFinding]:
+    on_kind = live.context == kind_context(live.topology.cluster.name)
+    topology = pinned_to_environment(live.topology, live.kubectl, simulators=on_kind)
+    objects = live.kubectl.read_namespaces(
+        list(live.topology.namespaces), containing=POLICY_INPUT_KINDS
+    )
+    return audit_directions(topology, objects)
+
+
+def test_each_side_holds_on_its_own_and_every_policy_is_devenvs(live: Live) -> None:
+    findings = _live_audit(live)
+    assert not findings, "\n".join(f.describe() for f in findings)
+    assert foreign_policies(live.topology, live.context) == []
+
+
+def test_a_hand_added_allow_all_policy_is_named(live: Live) -> None:
+    live.kubectl.apply(json.dumps(_ALLOW_EVERYTHING))
+    qualified = "finops-data/it-allow-everything"
+    try:
+        named = {f.policy for f in _live_audit(live)}
+        assert qualified in named
+        assert foreign_policies(live.topology, live.context) == [qualified]
+        # And as a user sees it: `devenv policy --live --check` fails naming it.
+        argv = [sys.executable, "-m", "devenv", "policy", "--live", "--check"]
+        cli = run([*argv, "--context", live.context], check=False, timeout=120)
+        assert cli.returncode == 1, cli.stderr
+        assert f"{qualified} ingress[0]" in cli.stdout + cli.stderr
+    finally:
+        live.kubectl.run(
+            "delete", "networkpolicy", "-n", "finops-data", "it-allow-everything",
+            "--ignore-not-found",
+        )  # fmt: skip

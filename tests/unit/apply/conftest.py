@@ -20,8 +20,12 @@ class ClusterDouble:
     refuse_listing: str | None = None  # the API server's refusal, e.g. RBAC
     openbao_pod: str = "openbao-pod-uid/0"  # uid/restarts of OpenBao's pod
     listings: int = 0
+    node_address: str = "172.18.0.2"
 
     def get_json(self, *args: str) -> dict[str, Any]:
+        if args[:1] == ("nodes",):
+            addresses = [{"type": "InternalIP", "address": self.node_address}]
+            return {"items": [{"kind": "Node", "status": {"addresses": addresses}}]}
         self.listings += 1
         if self.refuse_listing is not None:
             raise ToolError(self.refuse_listing)

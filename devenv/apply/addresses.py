@@ -1,0 +1,42 @@
+"""What only a running environment knows, read from it: its nodes' addresses
+and where each external endpoint's simulator runs. NetworkPolicies name them
+(node rules admit the nodes alone; cloud-API egress excludes private ranges,
+kind's network among them, but admits the simulator), so `up`, `policy --live`
+and test-integration evaluate the topology pinned to them."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from devenv.errors import ToolError
+from devenv.render.simulators import simulator_container
+from devenv.tools.docker import Docker
+from devenv.tools.kubectl import Kubectl
+from devenv.topology.model import Topology
+
+__all__ = ["pinned_to_environment", "simulator_addresses"]
+
+
+def simulator_addresses(topology: Topology) -> dict[str, ipaddress.IPv4Address]:
+    """{endpoint: address} of the simulators running on kind's network (none elsewhere)."""
+    docker = Docker()
+    found = {}
+    for endpoint, spec in topology.spec.external.items():
+        if spec.simulator is None:
+            continue
+        try:
+            address = docker.running_address(simulator_container(topology, endpoint))
+        except ToolError:  # no Docker here: an existing cluster seen from afar
+            return {}
+        if address:
+            found[endpoint] = ipaddress.IPv4Address(address)
+    return found
+
+
+def pinned_to_environment(topology: Topology, kubectl: Kubectl, *, simulators: bool) -> Topology:
+    """The topology pinned to the environment's node addresses and, when it runs
+    them (a kind cluster), its simulators' addresses."""
+    return topology.pinned(
+        node_addresses=kubectl.node_addresses(),
+        simulator_addresses=simulator_addresses(topology) if simulators else None,
+    )

@@ -1,0 +1,73 @@
+"""Phase simulators: on a kind cluster, each external endpoint's simulator (a
+stub in the cloud-API role) runs outside the cluster, on the kind network.
+
+It runs before the namespaces phase because the NetworkPolicies name its
+address: cloud-API egress excludes private ranges, and kind's network is one,
+so the policy admits the simulator by address. The stubs phase points the
+simulator's selector-less Service at it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from devenv.apply.engine import Phase, RunContext, digest
+from devenv.render.simulators import simulator_config, simulator_container
+from devenv.render.stubs import STUB_UID
+from devenv.tools.docker import KIND_NETWORK, Docker
+from devenv.topology.model import Topology
+
+__all__ = ["PHASE", "simulated_endpoints"]
+
+SIMULATOR_IMAGE = "stub-agent"
+# As locked down as a stub pod: its uid, a read-only root with a small /tmp, no
+# capabilities and no way to gain any. Port 443 is opened to unprivileged users
+# inside its own network namespace instead of granting NET_BIND_SERVICE (Docker
+# gives a non-root process no effective capabilities anyway).
+SIMULATOR_OPTIONS = [
+    "--restart", "unless-stopped",
+    "--user", f"{STUB_UID}:{STUB_UID}",
+    "--read-only", "--tmpfs", "/tmp:size=16m",  # noqa: S108 - its own tmpfs
+    "--cap-drop", "ALL",
+    "--security-opt", "no-new-privileges",
+    "--sysctl", "net.ipv4.ip_unprivileged_port_start=443",
+]  # fmt: skip
+
+
+def simulated_endpoints(topology: Topology) -> list[str]:
+    return [name for name, spec in topology.spec.external.items() if spec.simulator is not None]
+
+
+def _inputs(run: RunContext) -> str:
+    if run.options.context is not None:
+        return digest("existing cluster: no simulators")
+    docker = Docker()
+    return digest(
+        run.images.ref(SIMULATOR_IMAGE),
+        SIMULATOR_OPTIONS,
+        {
+            endpoint: (
+                simulator_config(run.topology, endpoint),
+                # A simulator removed by hand is started again.
+                docker.running_address(simulator_container(run.topology, endpoint)),
+            )
+            for endpoint in simulated_endpoints(run.topology)
+        },
+    )
+
+
+def _execute(run: RunContext) -> str:
+    if run.options.context is not None:
+        return "none on an existing cluster (its own egress reaches the real endpoints)"
+    docker = Docker()
+    endpoints = simulated_endpoints(run.topology)
+    for endpoint in endpoints:
+        docker.run_detached(
+            simulator_container(run.topology, endpoint), run.images.ref(SIMULATOR_IMAGE),
+            network=KIND_NETWORK, options=SIMULATOR_OPTIONS,
+            env={"STUB_CONFIG": json.dumps(simulator_config(run.topology, endpoint))},
+        )  # fmt: skip
+    return f"{len(endpoints)} simulator(s) on the kind network"
+
+
+PHASE = Phase("simulators", _execute, _inputs)
