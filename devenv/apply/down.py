@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from devenv.apply.engine import forget
-from devenv.render.simulators import simulator_container
+from devenv.render.simulators import simulator_container, simulator_tls_volume
 from devenv.state import environment_context, read_json, record_path
 from devenv.tools.docker import Docker
 from devenv.tools.kind import KindCluster
@@ -30,6 +30,7 @@ def run_down(topology: Topology, *, context: str | None, keep_cluster: bool) -> 
         for endpoint, external in topology.spec.external.items():
             if external.simulator is not None:
                 docker.remove(simulator_container(topology, endpoint))
+                docker.remove_volume(simulator_tls_volume(topology, endpoint))
     created_cluster = bool(record.get("created_cluster")) and on_kind
     if record.get("created_registry") and on_kind and not keep_cluster:
         remove_registry()

@@ -1,5 +1,6 @@
 """The Kubernetes Secrets devenv makes itself: the data layer's bootstrap
-credentials and the HTTPS stubs' serving certificates.
+credentials, the serving certificates of OpenBao and the HTTPS stubs, and the
+dev CA's certificate in every namespace (what clients verify them with).
 
 Pure: the values come in (from ``devenv.secrets``); the manifests go to
 ``kubectl apply`` on stdin, never to argv, a file or a log.
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 
 from devenv.render.objects import Manifest, metadata
 from devenv.render.stubs import tls_secret_name
-from devenv.secrets.files import DATA_CREDENTIALS_SECRET
+from devenv.secrets.files import DATA_CREDENTIALS_SECRET, DEV_CA_SECRET
 from devenv.topology.model import ComponentSpec, Topology
 
 __all__ = ["DATA_NAMESPACE", "render_dev_secrets", "serving_hosts", "tls_components"]
@@ -20,21 +21,30 @@ DATA_NAMESPACE = "finops-data"
 
 
 def tls_components(topology: Topology) -> list[ComponentSpec]:
-    """The stubs that serve HTTPS and need a serving certificate."""
-    return [c for c in topology.components.values() if c.is_stub and c.probe_scheme == "HTTPS"]
+    """What serves HTTPS with a certificate from the dev CA: OpenBao and the HTTPS
+    stubs (the injector makes its own webhook certificate, AGENT_INJECT_TLS_AUTO)."""
+    return [
+        c
+        for c in topology.components.values()
+        if c.probe_scheme == "HTTPS" and (c.is_stub or c.image == "openbao")
+    ]
 
 
 def serving_hosts(component: ComponentSpec) -> list[str]:
-    return ["localhost", component.name, f"{component.name}.{component.namespace}.svc"]
+    service = f"{component.name}.{component.namespace}.svc"
+    return [component.name, "localhost", f"{component.name}.{component.namespace}", service,
+            f"{service}.cluster.local"]  # fmt: skip
 
 
 def render_dev_secrets(
     topology: Topology,
     data_credentials: Mapping[str, str],
     certificates: Mapping[str, tuple[str, str]],
+    ca_pem: str,
 ) -> list[Manifest]:
-    """The data credentials Secret, and a TLS Secret per HTTPS stub from
-    ``certificates`` (component name -> (certificate PEM, key PEM))."""
+    """The data credentials Secret, the CA certificate in every namespace, and a
+    TLS Secret per component of ``tls_components`` from ``certificates``
+    (component name -> (certificate PEM, key PEM))."""
     manifests: list[Manifest] = [
         {
             "apiVersion": "v1",
@@ -43,6 +53,16 @@ def render_dev_secrets(
             "type": "Opaque",
             "stringData": dict(data_credentials),
         }
+    ]
+    manifests += [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": metadata(DEV_CA_SECRET, namespace),
+            "type": "Opaque",
+            "stringData": {"ca.crt": ca_pem},
+        }
+        for namespace in topology.namespaces
     ]
     for component in tls_components(topology):
         cert_pem, key_pem = certificates[component.name]

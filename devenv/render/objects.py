@@ -215,4 +215,7 @@ def component_of(manifest: Manifest) -> str | None:
         return str(manifest["metadata"]["name"])
     if manifest["kind"] in ("ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"):
         return "openbao-agent-injector"
+    if manifest["kind"] == "ConfigMap":  # labelled by the renderer that makes it
+        owner = (manifest["metadata"].get("labels") or {}).get(COMPONENT_LABEL)
+        return str(owner) if owner else None
     return None

@@ -17,14 +17,19 @@ from devenv.render.objects import (
     pod_security,
     probe_timing,
 )
+from devenv.render.stubs import tls_secret_name
 from devenv.secrets.files import CREDENTIALS_DIR, STATIC_SECRET_RENDER_INTERVAL
 from devenv.topology.labels import COMPONENT_LABEL, PART_OF
 from devenv.topology.model import ComponentSpec
 from devenv.topology.sizing import Footprint
 
-__all__ = ["render_injector", "render_openbao"]
+__all__ = ["OPENBAO_PORT", "openbao_listener_config", "render_injector", "render_openbao"]
 
 OPENBAO_UID = 100
+OPENBAO_PORT = 8200
+OPENBAO_LOOPBACK = "127.0.0.1:8210"  # dev mode's own listener: plain HTTP, in the pod only
+OPENBAO_CONFIG_DIR = "/openbao/config"
+OPENBAO_TLS_DIR = "/openbao/tls"
 
 
 def _cluster_role_binding(name: str, role: str, component: ComponentSpec) -> Manifest:
@@ -39,15 +44,36 @@ def _cluster_role_binding(name: str, role: str, component: ComponentSpec) -> Man
     }
 
 
+def openbao_listener_config() -> str:
+    """The TLS listener, beside dev mode's own (moved to loopback, plain HTTP, for
+    in-pod tools only): everything that crosses the network is HTTPS."""
+    return (
+        'listener "tcp" {\n'
+        f'  address         = "0.0.0.0:{OPENBAO_PORT}"\n'
+        f'  cluster_address = "0.0.0.0:{OPENBAO_PORT + 1}"\n'
+        f'  tls_cert_file   = "{OPENBAO_TLS_DIR}/tls.crt"\n'
+        f'  tls_key_file    = "{OPENBAO_TLS_DIR}/tls.key"\n'
+        '  tls_min_version = "tls12"\n'
+        "}\n"
+    )
+
+
 def render_openbao(context: RenderContext, component: ComponentSpec) -> list[Manifest]:
-    health = {"httpGet": {"path": "/v1/sys/health", "port": "http", "scheme": "HTTP"}}
+    health = {
+        "httpGet": {
+            "path": "/v1/sys/health",
+            "port": component.primary_port.name,
+            "scheme": "HTTPS",
+        }
+    }
     token_file = f"{CREDENTIALS_DIR}/openbao-root-token"
     # Dev mode: one in-memory node. The root token comes from a file and is handed
     # over in the environment (both prefixes: OpenBao reads VAULT_* as a fallback).
     start = (
         f'BAO_DEV_ROOT_TOKEN_ID="$(cat {token_file})"; export BAO_DEV_ROOT_TOKEN_ID; '
         "export VAULT_DEV_ROOT_TOKEN_ID=$BAO_DEV_ROOT_TOKEN_ID; "
-        "exec bao server -dev -dev-listen-address=0.0.0.0:8200 -dev-no-store-token"
+        f"exec bao server -dev -dev-listen-address={OPENBAO_LOOPBACK} -dev-no-store-token"
+        f" -config={OPENBAO_CONFIG_DIR}/listener.hcl"
     )
     container = {
         "name": "openbao",
@@ -55,7 +81,7 @@ def render_openbao(context: RenderContext, component: ComponentSpec) -> list[Man
         "imagePullPolicy": "IfNotPresent",
         "command": ["/bin/sh", "-ec", start],
         "env": [
-            {"name": "BAO_ADDR", "value": "http://127.0.0.1:8200"},
+            {"name": "BAO_ADDR", "value": f"http://{OPENBAO_LOOPBACK}"},
             {"name": "SKIP_SETCAP", "value": "true"},
         ],
         "ports": container_ports(component),
@@ -66,19 +92,44 @@ def render_openbao(context: RenderContext, component: ComponentSpec) -> list[Man
         "volumeMounts": [
             {"name": "credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True},
             {"name": "home", "mountPath": "/home/openbao"},
+            {"name": "config", "mountPath": OPENBAO_CONFIG_DIR, "readOnly": True},
+            {"name": "tls", "mountPath": OPENBAO_TLS_DIR, "readOnly": True},
         ],
+    }
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(
+            f"{component.name}-config",
+            component.namespace,
+            labels={COMPONENT_LABEL: component.name},
+        ),
+        "data": {"listener.hcl": openbao_listener_config()},
     }
     pod_spec = {
         "securityContext": pod_security(OPENBAO_UID),
         "containers": [container],
-        "volumes": [credentials_volume("openbao-root-token"), {"name": "home", "emptyDir": {}}],
+        "volumes": [
+            credentials_volume("openbao-root-token"),
+            {"name": "home", "emptyDir": {}},
+            {"name": "config", "configMap": {"name": f"{component.name}-config"}},
+            # Its serving certificate, from the dev CA (`up` makes the Secret).
+            {
+                "name": "tls",
+                "secret": {"secretName": tls_secret_name(component), "defaultMode": 0o440},
+            },
+        ],
     }
     # Kubernetes auth reviews the agents' tokens with this account's token and the
     # TokenReview API, as the chart's server.authDelegator does.
     auth_delegator = _cluster_role_binding(
         f"{component.name}-auth-delegator", "system:auth-delegator", component
     )
-    return [*component_objects(context, component, pod_spec=pod_spec, token=True), auth_delegator]
+    return [
+        config_map,
+        *component_objects(context, component, pod_spec=pod_spec, token=True),
+        auth_delegator,
+    ]
 
 
 def render_injector(context: RenderContext, component: ComponentSpec) -> list[Manifest]:
@@ -90,7 +141,7 @@ def render_injector(context: RenderContext, component: ComponentSpec) -> list[Ma
     env = {
         "AGENT_INJECT_LISTEN": f":{component.primary_port.port}",
         "AGENT_INJECT_LOG_LEVEL": "info",
-        "AGENT_INJECT_VAULT_ADDR": f"http://openbao.{namespace}.svc:8200",
+        "AGENT_INJECT_VAULT_ADDR": f"https://openbao.{namespace}.svc:{OPENBAO_PORT}",
         "AGENT_INJECT_VAULT_AUTH_PATH": "auth/kubernetes",
         "AGENT_INJECT_VAULT_IMAGE": context.image("openbao"),
         "AGENT_INJECT_TLS_AUTO": webhook_name,

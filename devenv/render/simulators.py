@@ -14,12 +14,19 @@ __all__ = [
     "render_simulator_services",
     "simulator_config",
     "simulator_container",
+    "simulator_hosts",
+    "simulator_tls_volume",
 ]
 
 
 def simulator_container(topology: Topology, endpoint: str) -> str:
     """The container `up` runs for an external endpoint's simulator."""
     return f"{topology.cluster.name}-{endpoint}-simulator"
+
+
+def simulator_tls_volume(topology: Topology, endpoint: str) -> str:
+    """The Docker volume holding the simulator's certificate and key."""
+    return f"{simulator_container(topology, endpoint)}-tls"
 
 
 def render_simulator_services(topology: Topology, namespace: str) -> list[Manifest]:
@@ -58,4 +65,13 @@ def simulator_config(topology: Topology, endpoint: str) -> dict[str, object]:
     """The ``STUB_CONFIG`` of a simulator: a stub in the cloud-api role."""
     simulator = topology.spec.external[endpoint].simulator
     assert simulator is not None  # noqa: S101 - only endpoints with a simulator get here
-    return {"component": endpoint, "kind": "cloud-api", "port": simulator.port}
+    # HTTPS like the API it stands for, with a certificate from the dev CA.
+    return {"component": endpoint, "kind": "cloud-api", "port": simulator.port, "tls": True}
+
+
+def simulator_hosts(topology: Topology, endpoint: str) -> list[str]:
+    """The names pods reach the simulator by (its Service): its certificate's names."""
+    simulator = topology.spec.external[endpoint].simulator
+    assert simulator is not None  # noqa: S101 - only endpoints with a simulator get here
+    service = f"{simulator.service}.{simulator.namespace}.svc"
+    return [f"{service}.cluster.local", service, simulator.service]

@@ -19,6 +19,9 @@ from devenv.render.objects import (
 )
 from devenv.secrets.bootstrap import role_name
 from devenv.secrets.files import (
+    AGENT_TLS_DIR,
+    CA_DIR,
+    DEV_CA_SECRET,
     KV_MOUNT,
     OPENBAO_AUDIENCE,
     SECRET_FILE_MODE,
@@ -77,6 +80,9 @@ def injection_annotations(
         f"{prefix}agent-requests-mem": resources["requests"]["memory"],
         f"{prefix}agent-limits-cpu": resources["limits"]["cpu"],
         f"{prefix}agent-limits-mem": resources["limits"]["memory"],
+        # OpenBao serves TLS from the dev CA: the agent mounts the CA's Secret.
+        f"{prefix}tls-secret": DEV_CA_SECRET,
+        f"{prefix}ca-cert": f"{AGENT_TLS_DIR}/ca.crt",
         f"{prefix}agent-service-account-token-volume-name": AGENT_TOKEN_VOLUME,
         f"{prefix}agent-revoke-on-shutdown": "true",
         f"{prefix}agent-revoke-grace": str(AGENT_REVOKE_GRACE),
@@ -141,6 +147,8 @@ def stub_config(topology: Topology, component: ComponentSpec) -> dict[str, Any]:
         ],
         "secrets_dir": SECRETS_DIR,
         "checks": checks,
+        # The dev CA: external endpoints' certificates (the simulator's) are verified.
+        "ca_file": f"{CA_DIR}/ca.crt",
     }
 
 
@@ -190,6 +198,9 @@ def render_stub(context: RenderContext, component: ComponentSpec) -> list[Manife
     ]
     if annotations:
         volumes.append(agent_token_volume())
+    # The dev CA's certificate (public): what the stub verifies external endpoints with.
+    volumes.append({"name": "ca", "secret": {"secretName": DEV_CA_SECRET, "defaultMode": 0o444}})
+    mounts.append({"name": "ca", "mountPath": CA_DIR, "readOnly": True})
     if component.probe_scheme == "HTTPS":
         # The serving certificate: `devenv up` creates this Secret (cert-manager's job in §6.2).
         volumes.append(

@@ -3,6 +3,7 @@ secrets commands need, with errors that say what failed and never a value."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,12 +19,15 @@ class OpenBaoError(ToolError):
 
 
 class BaoClient:
-    def __init__(self, address: str, token: str) -> None:
+    def __init__(self, address: str, token: str, *, trust: ssl.SSLContext | None = None) -> None:
+        """``trust``: what OpenBao's certificate is verified with (the environment's
+        dev CA); None, the system's trust store. Never unverified."""
         self.address = address.rstrip("/")
         self._http = httpx.Client(
             base_url=self.address,
             headers={"X-Vault-Token": token},
             timeout=httpx.Timeout(10.0, connect=3.0),
+            verify=trust if trust is not None else True,
         )
 
     def close(self) -> None:

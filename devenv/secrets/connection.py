@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
+from devenv.errors import DevenvError
 from devenv.secrets.client import BaoClient, require_token
 from devenv.secrets.dev_values import DevCredentials, load_or_create_credentials
+from devenv.secrets.tls import ca_path
 from devenv.state import read_json, state_dir
 from devenv.tools.kubectl import Kubectl
 from devenv.topology.model import Topology
@@ -47,8 +50,20 @@ def openbao_session(
             yield client
         return
     kubectl = Kubectl(context)
-    with (
-        kubectl.port_forward(OPENBAO_NAMESPACE, OPENBAO_SERVICE, OPENBAO_PORT) as port,
-        BaoClient(f"http://127.0.0.1:{port}", token) as client,
-    ):
-        yield client
+    with kubectl.port_forward(OPENBAO_NAMESPACE, OPENBAO_SERVICE, OPENBAO_PORT) as port:
+        # OpenBao serves TLS from the environment's dev CA; its certificate names
+        # 127.0.0.1, where the port-forward listens.
+        trust = ssl.create_default_context(cadata=environment_ca_pem(topology))
+        with BaoClient(f"https://127.0.0.1:{port}", token, trust=trust) as client:
+            yield client
+
+
+def environment_ca_pem(topology: Topology) -> str:
+    """The dev CA certificate `devenv up` made for this environment."""
+    stored = read_json(ca_path(topology.cluster.name)) or {}
+    if not stored.get("cert_pem"):
+        raise DevenvError(
+            "this machine holds no dev CA for the environment, so OpenBao cannot be verified",
+            hint="run `devenv up` (it makes the CA), or DEVENV_OPENBAO_ADDR for another OpenBao",
+        )
+    return str(stored["cert_pem"])

@@ -31,6 +31,11 @@ STATIC_SECRET_RENDER_INTERVAL = "15s"  # noqa: S105 - a duration
 DATA_CREDENTIALS_SECRET = "finops-data-credentials"  # noqa: S105 - the Secret's name
 CREDENTIALS_DIR = "/run/secrets/finops"
 TLS_DIR = "/etc/finops/tls"  # where the stub looks for tls.crt and tls.key
+# The environment's dev CA certificate (public): a Secret of that name in every
+# namespace, mounted where the stubs and the injector's agents read it.
+DEV_CA_SECRET = "finops-dev-ca"  # noqa: S105 - the Secret's name
+CA_DIR = "/etc/finops/ca"  # the stub's ca.crt
+AGENT_TLS_DIR = "/vault/tls"  # where the injector mounts vault.hashicorp.com/tls-secret
 # The audience of the token an agent logs in with: a token minted for OpenBao is
 # refused by the API server and by anything else that checks its audience.
 OPENBAO_AUDIENCE = "openbao"

@@ -27,6 +27,19 @@ def containerd_store(info: dict[str, Any]) -> bool:
     )
 
 
+# Runs in a throwaway container as root: writes each file, then hands it over.
+_FILL_VOLUME = """
+import json, os, sys
+spec = json.load(sys.stdin)
+for name, text in spec["files"].items():
+    path = os.path.join("/volume", name)
+    with open(path, "w") as handle:
+        handle.write(text)
+    os.chown(path, spec["uid"], spec["uid"])
+    os.chmod(path, spec["mode"])
+"""
+
+
 class Docker:
     """The Docker engine the docker CLI talks to."""
 
@@ -72,6 +85,23 @@ class Docker:
     def remove(self, name: str) -> None:
         """Remove a container if it exists (running or not)."""
         run(["docker", "rm", "-f", name], check=False, timeout=60)
+
+    def fill_volume(
+        self, volume: str, image: str, files: Mapping[str, str], *, uid: int, mode: int = 0o400
+    ) -> None:
+        """Write ``files`` into a named volume, owned by ``uid`` with ``mode``: how a
+        container that runs as that uid gets a key it alone reads. The contents go on
+        stdin, never in argv or the environment; ``image`` needs Python."""
+        run(["docker", "volume", "create", volume], timeout=60)
+        run(
+            ["docker", "run", "--rm", "-i", "--user", "0", "--network", "none",
+             "-v", f"{volume}:/volume", "--entrypoint", "python", image, "-c", _FILL_VOLUME],
+            input_text=json.dumps({"files": dict(files), "uid": uid, "mode": mode}),
+            timeout=120,
+        )  # fmt: skip
+
+    def remove_volume(self, volume: str) -> None:
+        run(["docker", "volume", "rm", "-f", volume], check=False, timeout=60)
 
     def is_running(self, name: str) -> bool:
         result = run(

@@ -141,7 +141,7 @@ class ExternalSpec(_Model):
         if self.simulator is None:
             return None
         sim = self.simulator
-        return f"http://{sim.service}.{sim.namespace}.svc.cluster.local:{sim.port}"
+        return f"https://{sim.service}.{sim.namespace}.svc.cluster.local:{sim.port}"
 
 
 class NamespaceSpec(_Model):

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import re
+import ssl
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -160,8 +161,12 @@ class Stub:
 
             timeout = httpx.Timeout(5.0, connect=2.0)
             self.internal = httpx.AsyncClient(timeout=timeout)
-            # The cloud-API simulator serves a self-signed certificate in dev.
-            self.external = httpx.AsyncClient(timeout=timeout, verify=False)  # noqa: S501
+            # Verified always: in dev the cloud-API simulator's certificate comes from
+            # the environment's CA, which the pod mounts.
+            trust = ssl.create_default_context(
+                cafile=self.config.ca_file and str(self.config.ca_file)
+            )
+            self.external = httpx.AsyncClient(timeout=timeout, verify=trust)
         task = asyncio.create_task(self.worker.run()) if self.worker else None
         self.log.event("started", port=self.config.port, worker=self.config.worker_role)
         try:

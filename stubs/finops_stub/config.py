@@ -27,6 +27,9 @@ class StubConfig:
     tls: bool = False
     tls_cert: Path = Path("/etc/finops/tls/tls.crt")
     tls_key: Path = Path("/etc/finops/tls/tls.key")
+    # The CA that external endpoints' certificates are verified with (the dev CA
+    # for the cloud-API simulator); None: the system's trust store.
+    ca_file: Path | None = None
     calls: Mapping[str, str] = field(default_factory=dict)  # component -> base URL
     external_calls: tuple[str, ...] = ()
     external_urls: Mapping[str, str] = field(default_factory=dict)  # endpoint -> base URL
@@ -49,6 +52,10 @@ class StubConfig:
         if target in self.external_calls:
             return self.external_urls.get(target)
         return None
+
+
+def _optional_path(value: object) -> Path | None:
+    return Path(str(value)) if value else None
 
 
 def _json_env(environ: Mapping[str, str], name: str) -> Any:
@@ -78,6 +85,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> StubConfig:
             tls=bool(raw.get("tls", False)),
             tls_cert=Path(environ.get("STUB_TLS_CERT", "/etc/finops/tls/tls.crt")),
             tls_key=Path(environ.get("STUB_TLS_KEY", "/etc/finops/tls/tls.key")),
+            ca_file=_optional_path(environ.get("STUB_CA_FILE", raw.get("ca_file"))),
             calls=dict(raw.get("calls") or {}),
             external_calls=tuple(raw.get("external_calls") or ()),
             external_urls=external_urls,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -166,12 +167,16 @@ def test_call_chain_across_processes_keeps_one_request_id(
     cert_path, key_path = tmp_path / "tls.crt", tmp_path / "tls.key"
     cert.cert_chain_pems[0].write_to_path(cert_path)
     cert.private_key_pem.write_to_path(key_path)
-    cloud = start_stub("cloud-apis", kind="cloud-api")
+    ca_path = tmp_path / "ca.crt"
+    authority.cert_pem.write_to_path(ca_path)
+    # The simulator serves HTTPS from the same CA, and aws-mcp verifies it with it.
+    cloud = start_stub("cloud-apis", kind="cloud-api", tls=(cert_path, key_path))
     mcp = start_stub(
         "aws-mcp",
         kind="mcp",
         external_calls=("cloud-apis",),
         external_urls={"cloud-apis": cloud.url},
+        extra_env={"STUB_CA_FILE": str(ca_path)},
     )
     agent = start_stub("cost-agent", calls={"aws-mcp": mcp.url})
     coordinator = start_stub("coordinator-agent", calls={"cost-agent": agent.url})
@@ -182,13 +187,12 @@ def test_call_chain_across_processes_keeps_one_request_id(
         "api-gateway", kind="gateway", calls={"ag-ui-server": ag_ui.url}, tls=(cert_path, key_path)
     )
     route = ["ag-ui-server", "coordinator-agent", "cost-agent", "aws-mcp", "cloud-apis"]
-    with authority.cert_pem.tempfile() as ca_file:
-        answer = httpx.post(
-            f"{gateway.url}/call",
-            json={"route": route},
-            headers={"X-Request-ID": "e2e-42"},
-            verify=ca_file,
-        )
+    answer = httpx.post(
+        f"{gateway.url}/call",
+        json={"route": route},
+        headers={"X-Request-ID": "e2e-42"},
+        verify=ssl.create_default_context(cafile=str(ca_path)),
+    )
     assert answer.status_code == 200, answer.text
     hop, components = answer.json(), []
     while hop:
@@ -204,6 +208,27 @@ def test_call_chain_across_processes_keeps_one_request_id(
             ),
             timeout=5, what=f"{stub.name}'s log line for the request",
         )  # fmt: skip
+
+
+def test_an_external_endpoint_must_prove_itself(
+    start_stub: Callable[..., RunningStub], tmp_path: Path
+) -> None:
+    """No `verify=False`: a certificate from a CA the stub was not given is refused."""
+    ours, theirs = trustme.CA(), trustme.CA()
+    cert = theirs.issue_cert("127.0.0.1")
+    cert_path, key_path = tmp_path / "tls.crt", tmp_path / "tls.key"
+    cert.cert_chain_pems[0].write_to_path(cert_path)
+    cert.private_key_pem.write_to_path(key_path)
+    ca_path = tmp_path / "ca.crt"
+    ours.cert_pem.write_to_path(ca_path)
+    cloud = start_stub("cloud-apis", kind="cloud-api", tls=(cert_path, key_path))
+    mcp = start_stub(
+        "aws-mcp", kind="mcp", external_calls=("cloud-apis",),
+        external_urls={"cloud-apis": cloud.url}, extra_env={"STUB_CA_FILE": str(ca_path)},
+    )  # fmt: skip
+    answer = httpx.post(f"{mcp.url}/call", json={"route": ["cloud-apis"]})
+    assert answer.status_code == 502
+    assert "CERTIFICATE_VERIFY_FAILED" in answer.json()["error"]
 
 
 def test_probe_command() -> None:

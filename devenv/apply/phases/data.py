@@ -8,7 +8,7 @@ from devenv.apply.waiting import wait_ready
 from devenv.render import Manifest
 from devenv.render.dev_secrets import render_dev_secrets, serving_hosts, tls_components
 from devenv.secrets.connection import dev_credentials
-from devenv.secrets.tls import load_or_create_certificate
+from devenv.secrets.tls import environment_ca, load_or_create_certificate
 from devenv.state import state_dir
 from devenv.yamlio import dump_documents
 
@@ -19,15 +19,17 @@ DATA_COMPONENTS = ("postgresql-timescaledb", "redis")
 
 def _secret_manifests(run: RunContext) -> list[Manifest]:
     topology = run.topology
+    ca = environment_ca(topology.cluster.name)
     certificates = {}
     for component in tls_components(topology):
         certificate = load_or_create_certificate(
             state_dir(topology.cluster.name) / f"{component.name}-certificate.json",
             serving_hosts(component),
+            ca,
         )
         certificates[component.name] = (certificate.cert_pem, certificate.key_pem)
     credentials = dev_credentials(topology).kubernetes_secret_data()
-    return render_dev_secrets(topology, credentials, certificates)
+    return render_dev_secrets(topology, credentials, certificates, ca.cert_pem)
 
 
 def _objects(run: RunContext) -> list[Manifest]:

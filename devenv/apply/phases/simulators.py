@@ -12,8 +12,16 @@ from __future__ import annotations
 import json
 
 from devenv.apply.engine import Phase, RunContext, digest
-from devenv.render.simulators import simulator_config, simulator_container
+from devenv.render.simulators import (
+    simulator_config,
+    simulator_container,
+    simulator_hosts,
+    simulator_tls_volume,
+)
 from devenv.render.stubs import STUB_UID
+from devenv.secrets.files import TLS_DIR
+from devenv.secrets.tls import DevCertificate, environment_ca, load_or_create_certificate
+from devenv.state import state_dir
 from devenv.tools.docker import KIND_NETWORK, Docker
 from devenv.topology.model import Topology
 
@@ -48,6 +56,7 @@ def _inputs(run: RunContext) -> str:
         {
             endpoint: (
                 simulator_config(run.topology, endpoint),
+                _certificate(run, endpoint).cert_pem,
                 # A simulator removed by hand is started again.
                 docker.running_address(simulator_container(run.topology, endpoint)),
             )
@@ -60,14 +69,32 @@ def _execute(run: RunContext) -> str:
     if run.options.context is not None:
         return "none on an existing cluster (its own egress reaches the real endpoints)"
     docker = Docker()
+    image = run.images.ref(SIMULATOR_IMAGE)
     endpoints = simulated_endpoints(run.topology)
     for endpoint in endpoints:
+        container = simulator_container(run.topology, endpoint)
+        # Its serving key, readable by the simulator's uid alone, in a volume of its own.
+        certificate = _certificate(run, endpoint)
+        tls_volume = simulator_tls_volume(run.topology, endpoint)
+        docker.fill_volume(
+            tls_volume, image, {"tls.crt": certificate.cert_pem, "tls.key": certificate.key_pem},
+            uid=STUB_UID,
+        )  # fmt: skip
         docker.run_detached(
-            simulator_container(run.topology, endpoint), run.images.ref(SIMULATOR_IMAGE),
-            network=KIND_NETWORK, options=SIMULATOR_OPTIONS,
+            container, image, network=KIND_NETWORK,
+            options=[*SIMULATOR_OPTIONS, "-v", f"{tls_volume}:{TLS_DIR}:ro"],
             env={"STUB_CONFIG": json.dumps(simulator_config(run.topology, endpoint))},
         )  # fmt: skip
-    return f"{len(endpoints)} simulator(s) on the kind network"
+    return f"{len(endpoints)} simulator(s) on the kind network, HTTPS from the dev CA"
+
+
+def _certificate(run: RunContext, endpoint: str) -> DevCertificate:
+    cluster = run.topology.cluster.name
+    return load_or_create_certificate(
+        state_dir(cluster) / f"{endpoint}-simulator-certificate.json",
+        simulator_hosts(run.topology, endpoint),
+        environment_ca(cluster),
+    )
 
 
 PHASE = Phase("simulators", _execute, _inputs)

@@ -3,12 +3,14 @@ mapping, across the agent layers, with one request id in every hop's log."""
 
 from __future__ import annotations
 
+import ssl
 import time
 import uuid
 
 import httpx
 
 from devenv.render.kind_config import GATEWAY_HOST_PORT
+from devenv.secrets.connection import environment_ca_pem
 from devenv.verify.suite._live import Live
 
 # Ends at the cloud-API simulator, outside the cluster (devenv up runs it).
@@ -17,12 +19,14 @@ ROUTE = ["ag-ui-server", "coordinator-agent", "cost-agent", "aws-mcp", "cloud-ap
 
 def test_one_request_through_every_layer(live: Live) -> None:
     request_id = f"it-{uuid.uuid4().hex[:12]}"
-    # The gateway's certificate is devenv's self-signed dev certificate.
+    # The gateway's certificate comes from the environment's dev CA, verified here;
+    # the last hop (aws-mcp -> the simulator) is verified with the same CA in the pod.
+    trust = ssl.create_default_context(cadata=environment_ca_pem(live.topology))
     answer = httpx.post(
         f"https://127.0.0.1:{GATEWAY_HOST_PORT}/call",
         json={"route": ROUTE},
         headers={"X-Request-ID": request_id},
-        verify=False,  # noqa: S501 - dev certificate, checked by its own tests
+        verify=trust,
         timeout=20,
     )
     assert answer.status_code == 200, answer.text

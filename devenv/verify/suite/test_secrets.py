@@ -16,13 +16,15 @@ from devenv.verify.suite._live import Live
 
 PROBE_COMPONENT = "cost-agent"
 _LOGIN_AND_READ = """
-import json, sys, urllib.request, urllib.error
-base = "http://openbao.finops-data.svc:8200/v1/"
+import json, ssl, sys, urllib.request, urllib.error
+base = "https://openbao.finops-data.svc:8200/v1/"
+trust = ssl.create_default_context(cafile="/etc/finops/ca/ca.crt")  # the dev CA
 jwt = sys.stdin.read().strip()
 login = urllib.request.Request(base + "auth/kubernetes/login", method="POST",
     data=json.dumps({"role": sys.argv[1], "jwt": jwt}).encode())
 try:
-    token = json.load(urllib.request.urlopen(login, timeout=5))["auth"]["client_token"]
+    answer = urllib.request.urlopen(login, timeout=5, context=trust)
+    token = json.load(answer)["auth"]["client_token"]
 except urllib.error.HTTPError as error:
     print(json.dumps({"login": error.code}))
     sys.exit(0)
@@ -30,7 +32,7 @@ codes = {"login": 200}
 for path in sys.argv[2:]:
     request = urllib.request.Request(base + "secret/data/" + path, headers={"X-Vault-Token": token})
     try:
-        codes[path] = urllib.request.urlopen(request, timeout=5).status
+        codes[path] = urllib.request.urlopen(request, timeout=5, context=trust).status
     except urllib.error.HTTPError as error:
         codes[path] = error.code
 print(json.dumps(codes))

@@ -4,6 +4,7 @@ tokens that die with their pod."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from devenv.render.stubs import AGENT_TOKEN_VOLUME
 from devenv.secrets.client import OpenBaoError
 from devenv.secrets.connection import openbao_session
-from devenv.secrets.files import OPENBAO_AUDIENCE, SECRETS_DIR
+from devenv.secrets.files import AGENT_TLS_DIR, OPENBAO_AUDIENCE, SECRETS_DIR
 from devenv.tools.process import run
 from devenv.verify.suite._live import Live
 
@@ -119,3 +120,37 @@ def test_an_agent_token_is_revoked_when_its_pod_stops(live: Live) -> None:
         "rollout", "status", "-n", component.namespace, f"deployment/{component.name}",
         "--timeout=120s", timeout=130,
     )  # fmt: skip
+
+
+_OPENBAO_OVER_THE_WIRE = """
+import json, ssl, urllib.request, urllib.error
+url = "://openbao.finops-data.svc:8200/v1/sys/health"
+verified = ssl.create_default_context(cafile="/etc/finops/ca/ca.crt")
+result = {}
+result["https"] = urllib.request.urlopen("https" + url, timeout=5, context=verified).status
+try:
+    urllib.request.urlopen("https" + url, timeout=5, context=ssl.create_default_context())
+    result["untrusted"] = "accepted"
+except urllib.error.URLError as error:
+    result["untrusted"] = type(error.reason).__name__
+try:
+    result["http"] = urllib.request.urlopen("http" + url, timeout=5).status
+except urllib.error.HTTPError as error:
+    result["http"] = error.code
+print(json.dumps(result))
+"""
+
+
+def test_openbao_speaks_only_tls_with_the_dev_ca_and_agents_verify_it(live: Live) -> None:
+    component = live.topology.components[PROBE_COMPONENT]
+    seen = json.loads(live.exec_python(component, ["-c", _OPENBAO_OVER_THE_WIRE]).splitlines()[-1])
+    # Verified with the dev CA; refused by a client that does not hold it; plain
+    # HTTP on the same port gets OpenBao's "HTTP request to an HTTPS server" 400.
+    assert seen == {"https": 200, "untrusted": "SSLCertVerificationError", "http": 400}
+    pod = live.pods(component)[0]
+    agent = next(c for c in pod["spec"]["containers"] if c["name"] == "vault-agent")
+    encoded = next(e["value"] for e in agent["env"] if e["name"] == "VAULT_CONFIG")
+    vault = json.loads(base64.b64decode(encoded))["vault"]
+    assert vault["address"].startswith("https://")
+    assert vault["ca_cert"] == f"{AGENT_TLS_DIR}/ca.crt"
+    assert not vault.get("tls_skip_verify")

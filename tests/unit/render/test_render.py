@@ -170,7 +170,7 @@ def test_the_cloud_api_simulator_is_reached_through_a_selectorless_service(
     mcp = _object(manifests, "Deployment", "aws-mcp")
     config = json.loads(mcp["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"])
     assert config["external_urls"] == {
-        "cloud-apis": "http://cloud-apis.finops-mcp.svc.cluster.local:443"
+        "cloud-apis": "https://cloud-apis.finops-mcp.svc.cluster.local:443"
     }
 
 
