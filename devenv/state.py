@@ -24,6 +24,7 @@ __all__ = [
     "record_path",
     "state_dir",
     "write_private_json",
+    "write_private_text",
 ]
 
 
@@ -50,6 +51,11 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def write_private_json(path: Path, data: dict[str, Any]) -> None:
     """Write atomically, readable by this user only (it may hold dev credentials)."""
+    write_private_text(path, json.dumps(data, indent=2, sort_keys=True))
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """Write atomically, mode 0600, in a directory only this user enters."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.parent.chmod(0o700)  # mkdir's mode applies only to a directory it creates
     # A name of its own per writer (mkstemp creates it 0600): two devenv processes
@@ -57,7 +63,7 @@ def write_private_json(path: Path, data: dict[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.write(text)
         Path(tmp).replace(path)
     finally:
         Path(tmp).unlink(missing_ok=True)

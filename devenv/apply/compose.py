@@ -15,7 +15,7 @@ from devenv.secrets.bootstrap import bootstrap, component_token
 from devenv.secrets.client import BaoClient, OpenBaoError
 from devenv.secrets.dev_values import COMPOSE_ADDRESSES, DevCredentials
 from devenv.secrets.tls import load_or_create_certificate
-from devenv.state import state_dir
+from devenv.state import state_dir, write_private_text
 from devenv.tools.build import build_images, plan_builds, source_root
 from devenv.tools.process import run
 from devenv.topology.images import ImageSet, env_var_for
@@ -83,9 +83,7 @@ class ComposeEnvironment:
         )
         tls.mkdir(parents=True, exist_ok=True)
         (tls / "tls.crt").write_text(certificate.cert_pem, encoding="utf-8")
-        (tls / "tls.key").write_text(certificate.key_pem, encoding="utf-8")
-        # The stub runs as uid 10001 in its container: it must read the bind mount.
-        (tls / "tls.key").chmod(0o644)
+        write_private_text(tls / "tls.key", certificate.key_pem)
         document = render_compose_stubs(
             self.topology, self.images, agents_dir=agents, tls_dir=tls, only=only
         )
@@ -102,9 +100,8 @@ class ComposeEnvironment:
             token_file = self.directory / "agents" / component.name / "token"
             if token_file.exists():  # the one issued last time is no longer needed
                 _revoke(client, token_file.read_text(encoding="utf-8").strip())
-            token_file.write_text(component_token(client, component), encoding="utf-8")
-            # Read by the agent container; a dev token limited to one component's paths.
-            token_file.chmod(0o644)
+            # 0600: the agent container runs as root and reads it through the bind mount.
+            write_private_text(token_file, component_token(client, component))
 
     def up(
         self,

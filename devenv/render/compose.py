@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from devenv.render.stubs import stub_config
+from devenv.render.stubs import STUB_UID, stub_config
 from devenv.secrets.files import (
     SECRETS_DIR,
     STATIC_SECRET_RENDER_INTERVAL,
@@ -58,6 +58,8 @@ def _compose_config(topology: Topology, component: ComponentSpec) -> dict[str, A
         f"://{target}:{topology.components[target].primary_port.port}"
         for target in config["calls"]
     }
+    # Compose has no dev CA (its simulator speaks plain HTTP on the compose network).
+    config.pop("ca_file", None)
     if config["external_calls"]:
         config["external_urls"] = {CLOUD_API_SIMULATOR: f"http://{CLOUD_API_SIMULATOR}:8080"}
     if "redis" in config["checks"]:
@@ -120,7 +122,13 @@ def render_compose_stubs(
             }
             service["depends_on"][f"{component.name}-agent"] = {"condition": "service_started"}
         if component.probe_scheme == "HTTPS":
-            mounts.append(f"{tls_dir}:{TLS_DIR}:ro")
+            # The key stays 0600 on the host; a one-shot service (root in its
+            # container) copies it into a volume the stub's uid alone reads.
+            volume = f"{component.name}-tls"
+            volumes[volume] = {}
+            services[volume] = _tls_handover(images, tls_dir, volume)
+            mounts.append(f"{volume}:{TLS_DIR}:ro")
+            service["depends_on"][volume] = {"condition": "service_completed_successfully"}
             service["ports"] = [
                 f"127.0.0.1:${{DEVENV_GATEWAY_PORT-8443}}:{component.primary_port.port}"
             ]
@@ -136,6 +144,26 @@ def render_compose_stubs(
             "healthcheck": _healthcheck_plain(8080),
         }  # fmt: skip
     return {"services": services, "volumes": volumes}
+
+
+_HAND_OVER = (
+    "import os, shutil\n"
+    "for name in os.listdir('/source'):\n"
+    "    target = os.path.join('/target', name)\n"
+    "    shutil.copyfile(os.path.join('/source', name), target)\n"
+    f"    os.chown(target, {STUB_UID}, {STUB_UID})\n"
+    "    os.chmod(target, 0o400)\n"
+)
+
+
+def _tls_handover(images: ImageSet, tls_dir: Path, volume: str) -> dict[str, Any]:
+    return {
+        "image": images.ref("stub-agent"),
+        "user": "0:0",
+        "network_mode": "none",
+        "entrypoint": ["python", "-c", _HAND_OVER],
+        "volumes": [f"{tls_dir}:/source:ro", f"{volume}:/target"],
+    }
 
 
 def _healthcheck_plain(port: int) -> dict[str, Any]:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -42,8 +46,10 @@ def compose_env(
     }
     runner = CliRunner()
     up = runner.invoke(
-        app, ["compose", "up", "--only", "cost-agent", "--only", "aws-mcp"], env=env,
-        catch_exceptions=False,
+        app,
+        ["compose", "up", *("--only", "cost-agent"), *("--only", "aws-mcp"),
+         *("--only", "api-gateway")],
+        env=env, catch_exceptions=False,
     )  # fmt: skip
     try:
         assert up.exit_code == 0, up.stderr
@@ -111,3 +117,20 @@ def test_the_call_chain_crosses_compose_services(compose_env: dict[str, str]) ->
     answer = json.loads(out.stdout)
     assert answer["hops"][0]["component"] == "aws-mcp"
     assert answer["hops"][0]["hops"][0]["request_id"] == "compose-1"
+
+
+def test_keys_and_tokens_stay_private_and_the_gateway_serves_tls(
+    compose_env: dict[str, str],
+) -> None:
+    state = Path(compose_env["XDG_STATE_HOME"]) / "finops-devenv" / "finops-dev" / "compose"
+    private = [state / "tls" / "tls.key", *sorted((state / "agents").glob("*/token"))]
+    assert len(private) >= 3  # the key, and the tokens of cost-agent and aws-mcp
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in private} == {
+        path.name: 0o600 for path in private
+    }
+    # The gateway (uid 10001) reads its key from the volume the hand-over filled.
+    trust = ssl.create_default_context(cafile=str(state / "tls" / "tls.crt"))
+    answer = httpx.get(
+        f"https://127.0.0.1:{compose_env['DEVENV_GATEWAY_PORT']}/health", verify=trust, timeout=5
+    )
+    assert answer.json()["component"] == "api-gateway"

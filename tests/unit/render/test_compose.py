@@ -29,6 +29,7 @@ def test_only_the_chosen_stubs_with_their_agents(topology: Topology, image_set: 
     services = document["services"]
     assert set(services) == {
         "cost-agent", "cost-agent-agent", "aws-mcp", "aws-mcp-agent", "api-gateway", "cloud-apis",
+        "api-gateway-tls",
     }  # fmt: skip
     assert "api-gateway-agent" not in services  # the gateway reads no secret
     assert "cost-agent-secrets:/vault/secrets:ro" in services["cost-agent"]["volumes"]
@@ -37,4 +38,14 @@ def test_only_the_chosen_stubs_with_their_agents(topology: Topology, image_set: 
     assert config["calls"]["aws-mcp"] == "http://aws-mcp:8080"
     mcp = json.loads(services["aws-mcp"]["environment"]["STUB_CONFIG"])
     assert mcp["external_urls"] == {"cloud-apis": "http://cloud-apis:8080"}
-    assert "/state/tls:/etc/finops/tls:ro" in services["api-gateway"]["volumes"]
+    # The key reaches the gateway through a volume a root one-shot fills, never a
+    # world-readable file on the host.
+    assert "api-gateway-tls:/etc/finops/tls:ro" in services["api-gateway"]["volumes"]
+    assert services["api-gateway-tls"]["volumes"] == [
+        "/state/tls:/source:ro",
+        "api-gateway-tls:/target",
+    ]
+    assert services["api-gateway"]["depends_on"]["api-gateway-tls"] == {
+        "condition": "service_completed_successfully"
+    }
+    assert "ca_file" not in mcp  # compose has no dev CA
