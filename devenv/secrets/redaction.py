@@ -40,7 +40,8 @@ def known_secret_values(environ: dict[str, str] | None = None) -> set[str]:
     values = {env["DEVENV_OPENBAO_TOKEN"]} if env.get("DEVENV_OPENBAO_TOKEN") else set()
     for path in sorted(base.glob("*/dev-secrets.json")):
         values |= {v for v in _strings(_readable(path)) if len(v) >= _SHORTEST}
-    for path in sorted(base.glob("*/*-certificate.json")):  # the TLS private keys
+    keys = [*base.glob("*/*-certificate.json"), *base.glob("*/dev-ca.json")]
+    for path in sorted(keys):  # the TLS private keys and the dev CA's
         values |= {
             line for v in _strings(_readable(path)) if "PRIVATE KEY" in v
             for line in v.splitlines() if len(line) >= _SHORTEST and "-----" not in line

@@ -7,6 +7,7 @@ import pytest
 from devenv.cli._console import report_error
 from devenv.errors import CommandFailed
 from devenv.secrets.redaction import REDACTED, Redactor, known_secret_values
+from devenv.secrets.tls import environment_ca, load_or_create_certificate
 from devenv.state import state_dir, write_private_json
 
 BANNER = """You may need to set the following environment variables:
@@ -40,6 +41,18 @@ def test_every_value_in_the_state_files_is_known_and_replaced() -> None:
         Redactor(values)(text)
         == f"connect failed for postgres://finops:{REDACTED}@db, key {REDACTED}"
     )
+
+
+def test_the_dev_ca_key_and_serving_keys_are_known() -> None:
+    ca = environment_ca("c2")
+    served = load_or_create_certificate(state_dir("c2") / "openbao-certificate.json", ["x"], ca)
+    values = known_secret_values()
+    for key in (ca.key_pem, served.key_pem):
+        body = [line for line in key.splitlines() if "-----" not in line]
+        assert body
+        assert set(body) <= values
+        assert REDACTED in Redactor(values)(key)
+    assert not any(line in values for line in ca.cert_pem.splitlines())  # certificates are public
 
 
 def test_errors_are_printed_redacted(capsys: pytest.CaptureFixture[str]) -> None:
