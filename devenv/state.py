@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,15 @@ from devenv.tools.kind import kind_context
 
 __all__ = [
     "environment_context",
+    "forget_context",
+    "last_context_path",
     "read_json",
+    "read_record",
     "record_path",
     "state_dir",
     "write_private_json",
     "write_private_text",
+    "write_record",
 ]
 
 
@@ -69,15 +74,49 @@ def write_private_text(path: Path, text: str) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def record_path(cluster: str) -> Path:
-    """The record of what `up` did (and created) for the topology's cluster."""
-    return state_dir(cluster) / "up-record.json"
+def record_path(cluster: str, context: str) -> Path:
+    """The record of what `up` did (and created) on one kube context: one file per
+    context, so `up` or `down` on one never changes what devenv knows of another."""
+    slug = re.sub(r"[^A-Za-z0-9._-]", "_", context)
+    return state_dir(cluster) / "records" / f"{slug}.json"
+
+
+def last_context_path(cluster: str) -> Path:
+    return state_dir(cluster) / "last-context.json"
+
+
+def read_record(cluster: str, context: str) -> dict[str, Any]:
+    """What `up` recorded on ``context``; {} when it has not deployed there."""
+    record = read_json(record_path(cluster, context))
+    if record is None:
+        # Written before records were kept per context: one file, for one context.
+        legacy = read_json(state_dir(cluster) / "up-record.json") or {}
+        record = legacy if legacy.get("context") == context else None
+    return record or {}
+
+
+def write_record(cluster: str, context: str, record: dict[str, Any]) -> None:
+    write_private_json(record_path(cluster, context), {**record, "context": context})
+    write_private_json(last_context_path(cluster), {"context": context})
+    (state_dir(cluster) / "up-record.json").unlink(missing_ok=True)
+
+
+def forget_context(cluster: str, context: str) -> None:
+    """After `down` on ``context``: the one rule no longer points there."""
+    if (read_json(last_context_path(cluster)) or {}).get("context") == context:
+        last_context_path(cluster).unlink(missing_ok=True)
+    legacy = state_dir(cluster) / "up-record.json"
+    if (read_json(legacy) or {}).get("context") == context:
+        legacy.unlink(missing_ok=True)
 
 
 def environment_context(cluster: str, given: str | None = None) -> str:
-    """The kube context a command talks to: ``given``, else the one `up` recorded,
-    else the kind cluster's (what `up` creates). Never kubectl's current context."""
+    """The kube context a command talks to: ``given``, else the one `up` last
+    deployed to, else the kind cluster's (what `up` creates). Never kubectl's
+    current context."""
     if given:
         return given
-    recorded = (read_json(record_path(cluster)) or {}).get("context")
-    return str(recorded) if recorded else kind_context(cluster)
+    last = (read_json(last_context_path(cluster)) or {}).get("context")
+    if not last:
+        last = (read_json(state_dir(cluster) / "up-record.json") or {}).get("context")
+    return str(last) if last else kind_context(cluster)

@@ -3,7 +3,8 @@
 Owns the phase engine (``engine``: the run context, the record, content hashes,
 the drift check, skip decisions), waiting for the cluster (``waiting``: one
 polling helper, readiness and its evidence), the addresses only a running
-environment knows (``addresses``: its nodes, its simulators), one module per phase in the order
+environment knows (``addresses``: its nodes, its simulators), how images held
+here reach the cluster (``image_routes``), one module per phase in the order
 they run (``phases``), ``up`` (building images and rendering once, then the
 phases), ``down`` (exactly what ``up`` created), ``compose`` (the same
 environment under docker compose), ``doctor`` (is this machine ready) and

@@ -17,15 +17,16 @@ from devenv.topology.model import Topology
 __all__ = ["pinned_to_environment", "simulator_addresses"]
 
 
-def simulator_addresses(topology: Topology) -> dict[str, ipaddress.IPv4Address]:
-    """{endpoint: address} of the simulators running on kind's network (none elsewhere)."""
+def simulator_addresses(topology: Topology, context: str) -> dict[str, ipaddress.IPv4Address]:
+    """{endpoint: address} of the simulators running beside the kind cluster of
+    ``context`` (none for a cluster elsewhere)."""
     docker = Docker()
     found = {}
     for endpoint, spec in topology.spec.external.items():
         if spec.simulator is None:
             continue
         try:
-            address = docker.running_address(simulator_container(topology, endpoint))
+            address = docker.running_address(simulator_container(topology, endpoint, context))
         except ToolError:  # no Docker here: an existing cluster seen from afar
             return {}
         if address:
@@ -33,10 +34,10 @@ def simulator_addresses(topology: Topology) -> dict[str, ipaddress.IPv4Address]:
     return found
 
 
-def pinned_to_environment(topology: Topology, kubectl: Kubectl, *, simulators: bool) -> Topology:
+def pinned_to_environment(topology: Topology, context: str) -> Topology:
     """The topology pinned to the environment's node addresses and, when it runs
     them (a kind cluster), its simulators' addresses."""
     return topology.pinned(
-        node_addresses=kubectl.node_addresses(),
-        simulator_addresses=simulator_addresses(topology) if simulators else None,
+        node_addresses=Kubectl(context).node_addresses(),
+        simulator_addresses=simulator_addresses(topology, context),
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devenv.apply.image_routes import ImageRoute
 from devenv.errors import DevenvError
 from devenv.render.kind_config import GATEWAY_HOST_PORT as GATEWAY_PORT
 from devenv.tools.docker import Docker, containerd_store
@@ -259,6 +260,28 @@ def gather_facts(cluster_name: str, *, probe: Callable[[int], bool] = _port_busy
 
 def _our_cluster_holds_port(cluster_name: str) -> bool:
     return f":{GATEWAY_PORT}" in Docker().ports(f"{cluster_name}-control-plane")
+
+
+_ROUTE_TOOLS = {"k3d": "k3d", "minikube": "minikube", "kind": "kind"}
+
+
+def route_tool(route: ImageRoute) -> str | None:
+    """The program a route runs to deliver images (None: it runs none of its own)."""
+    return _ROUTE_TOOLS.get(route.kind)
+
+
+def image_route_check(route: ImageRoute, context: str, tool_found: bool) -> Check:
+    """Whether the images held here can reach ``context``, and how."""
+    name = f"images reach {context}"
+    if route.kind == "pull":
+        return Check(
+            name, False, route.describe(),
+            "devenv up --context CTX --push-to REGISTRY (a registry this cluster pulls from)",
+        )  # fmt: skip
+    tool = route_tool(route)
+    if tool and not tool_found:
+        return Check(name, False, route.describe(), f"install {tool}: this route runs it")
+    return Check(name, True, route.describe())
 
 
 def diagnose(

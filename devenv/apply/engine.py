@@ -21,10 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from devenv.apply.addresses import pinned_to_environment
+from devenv.apply.image_routes import DEVENV_KIND_ROUTE, ImageRoute
 from devenv.errors import DevenvError, ToolError
 from devenv.render import Manifest, render_manifests
 from devenv.render.objects import component_of
-from devenv.state import read_json, record_path, write_private_json
+from devenv.state import (
+    forget_context,
+    read_record,
+    record_path,
+    write_private_json,
+    write_record,
+)
 from devenv.tools.kind import KindCluster
 from devenv.tools.kubectl import Kubectl
 from devenv.topology.images import ImageSet
@@ -79,6 +86,8 @@ class UpOptions:
     policy_enforcer: str | None = None  # kindnet | kube-router; None: chosen for this machine
     install_tools: bool = True  # kind and kubectl installed when missing or too old
     registry: bool = True  # a local registry beside a kind cluster (KEP-1755)
+    push_to: str | None = None  # a registry the cluster pulls from (--push-to)
+    mirror: bool = False  # with push_to: every catalog image held here goes there too
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,7 @@ class RunContext:
     uid_looked_up: bool = False
     live: set[tuple[str, str, str]] | None = None  # (kind, namespace, name) of our objects
     pinned: bool = False  # topology and manifests name the environment's own addresses
+    image_route: ImageRoute = DEVENV_KIND_ROUTE  # how images held here reach the nodes
 
     def pin_to_environment(self) -> None:
         """Once the cluster runs: the topology pinned to its node and simulator
@@ -113,9 +123,7 @@ class RunContext:
         them (pure and fast)."""
         if self.pinned:
             return
-        self.topology = pinned_to_environment(
-            self.topology, self.kubectl, simulators=self.options.context is None
-        )
+        self.topology = pinned_to_environment(self.topology, self.context)
         self.manifests = render_manifests(self.topology, self.options.profile, self.images)
         self.pinned = True
 
@@ -190,9 +198,8 @@ def files_digest(paths: Sequence[Path]) -> str:
 
 
 def load_record(topology: Topology, context: str) -> dict[str, Any]:
-    """The last run's record, or a fresh one when it was made on another context."""
-    record = read_json(record_path(topology.cluster.name)) or {}
-    return record if record.get("context") == context else {"context": context}
+    """What the last `up` on this context recorded (a fresh record if none)."""
+    return read_record(topology.cluster.name, context) or {"context": context}
 
 
 def run_phases(
@@ -212,7 +219,7 @@ def run_phases(
                 changed = True
                 # Again after the phase: some inputs (OpenBao's pod) are what it changed.
                 run.record.setdefault("phases", {})[phase.name] = phase.inputs_of(run)
-                write_private_json(record_path(run.topology.cluster.name), run.record)
+                write_record(run.topology.cluster.name, run.context, run.record)
             result = PhaseResult(phase.name, time.monotonic() - started, False, detail)
         results.append(result)
         on_phase(result)
@@ -260,19 +267,23 @@ def _missing(run: RunContext, manifests: list[Manifest]) -> list[Manifest]:
 
 
 # What `up` created, which `down` must still remove after a `down --keep-cluster`.
-OWNERSHIP_KEYS = ("context", "created_cluster", "created_registry")
+OWNERSHIP_KEYS = (
+    "context", "created_cluster", "created_registry", "created_namespaces", "started_simulators",
+)  # fmt: skip
 
 
-def forget(topology: Topology, *, keep_ownership: bool = False) -> None:
-    """Drop the record (after `down`): the next `up` runs every phase.
+def forget(topology: Topology, context: str, *, keep_ownership: bool = False) -> None:
+    """Drop the record of ``context`` (after `down` there): the next `up` runs every
+    phase. Records of other contexts are left as they are.
 
     With keep_ownership (`down --keep-cluster`) the record keeps only what `up`
     created, so that `up; down --keep-cluster; up; down` still deletes the
     cluster and the registry the first `up` started."""
-    path = record_path(topology.cluster.name)
-    record = (read_json(path) or {}) if keep_ownership else {}
+    cluster = topology.cluster.name
+    record = read_record(cluster, context) if keep_ownership else {}
     kept = {key: record[key] for key in OWNERSHIP_KEYS if key in record}
     if kept:
-        write_private_json(path, kept)
+        write_private_json(record_path(cluster, context), kept)
     else:
-        path.unlink(missing_ok=True)
+        record_path(cluster, context).unlink(missing_ok=True)
+        forget_context(cluster, context)

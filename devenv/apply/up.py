@@ -7,6 +7,7 @@ same tags) and every manifest rendered once, then the phases of
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -19,8 +20,10 @@ from devenv.apply.engine import (
     load_record,
     run_phases,
 )
+from devenv.apply.image_routes import ImageRoute, choose_route, context_provider
 from devenv.apply.phases import PHASES
 from devenv.apply.phases.enforcer import choose_enforcer
+from devenv.apply.phases.images import image_refs
 from devenv.apply.phases.preflight import preflight
 from devenv.apply.waiting import is_ready, workloads
 from devenv.errors import ConfigError
@@ -28,8 +31,10 @@ from devenv.render import render_manifests
 from devenv.render.kind_config import GATEWAY_HOST_PORT
 from devenv.render.policy_enforcer import ENFORCERS
 from devenv.tools.build import build_images, plan_builds
-from devenv.tools.kind import kind_context
+from devenv.tools.docker import Docker
+from devenv.tools.kind import kind_clusters, kind_context
 from devenv.tools.kubectl import Kubectl
+from devenv.topology.images import ImageSet
 from devenv.topology.labels import ENVIRONMENT_LABEL, MANAGED_BY
 from devenv.topology.model import Topology
 
@@ -49,13 +54,16 @@ def prepare(
     topology: Topology, options: UpOptions, report: Callable[[str], None] = lambda _: None
 ) -> RunContext:
     """The complete run context: stub images built, manifests rendered, the record read."""
+    route = image_route(topology, options)
     built = build_images(plan_builds(options.images))
     images = options.images.with_refs(**{b.plan.name: b.plan.tag for b in built})
+    if route.kind == "registry":
+        images = push_images(images, [b.plan.name for b in built], route.target, options, report)
     context = options.context or kind_context(topology.cluster.name)
     enforcer, reason = choose_enforcer(
         options.policy_enforcer, existing_cluster=options.context is not None
     )
-    return RunContext(
+    run = RunContext(
         topology,
         options,
         images,
@@ -64,7 +72,81 @@ def prepare(
         enforcer=enforcer,
         enforcer_reason=reason,
         record=load_record(topology, context),
+        image_route=route,
     )
+    if not route.delivers_local_images:
+        _require_pullable(run)
+    return run
+
+
+def image_route(topology: Topology, options: UpOptions) -> ImageRoute:
+    """How images held here reach the target cluster (from its context alone)."""
+    context = options.context
+    if context is None or context == kind_context(topology.cluster.name):
+        return choose_route(None, devenv_cluster=topology.cluster.name, kind_clusters=())
+    kubeconfig = json.loads(Kubectl(context).run("config", "view", "-o", "json").stdout)
+    return choose_route(
+        context,
+        devenv_cluster=topology.cluster.name,
+        kind_clusters=kind_clusters(),
+        push_to=options.push_to,
+        provider=context_provider(kubeconfig, context),
+    )
+
+
+def push_images(
+    images: ImageSet,
+    built: list[str],
+    registry: str,
+    options: UpOptions,
+    report: Callable[[str], None],
+) -> ImageSet:
+    """Push the built images (with ``--mirror``, every catalog image held here too)
+    to ``registry``; the image set then names each by the digest it was given."""
+    docker = Docker()
+    names = list(built)
+    if options.mirror:
+        names += [n for n in images.refs if n not in names and docker.image_id(images.ref(n))]
+    pushed = {}
+    for name in names:
+        source = images.ref(name).split("@", 1)[0]
+        target = f"{registry}/{_repository_path(source)}"
+        report(f"pushing {name} to {registry}")
+        docker.tag(source, target)
+        docker.push(target)
+        digest = docker.pushed_digest(target)
+        if digest is None:
+            raise ConfigError(
+                f"{registry} gave no digest for {target}",
+                hint="is it a registry (`docker push` to it works by hand)?",
+            )
+        pushed[name] = f"{target.rsplit(':', 1)[0]}@{digest}"
+    return images.with_refs(**pushed)
+
+
+def _repository_path(reference: str) -> str:
+    """``reference`` without its registry host: localhost:5001/finops-devenv/x:1 ->
+    finops-devenv/x:1; a name without a host (redis:7) stays as it is."""
+    first, _, rest = reference.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return rest
+    return reference
+
+
+def _require_pullable(run: RunContext) -> None:
+    """On a cluster that only pulls, an image that exists only here cannot run."""
+    docker = Docker()
+    stranded = [
+        ref for ref in image_refs(run)
+        if docker.image_id(ref) is not None and not docker.repo_digests(ref)
+    ]  # fmt: skip
+    if stranded:
+        raise ConfigError(
+            f"{run.context} pulls its images, and {len(stranded)} exist only on this machine"
+            f" (e.g. {stranded[0]})",
+            hint="devenv up --context CTX --push-to REGISTRY (a registry that cluster pulls"
+            " from); `devenv doctor --context CTX` says how images reach it",
+        )
 
 
 def run_up(

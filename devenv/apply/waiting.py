@@ -3,8 +3,10 @@ with the evidence a failure shows (events, last log lines, the next command)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from devenv.apply.engine import PhaseFailed, RunContext
@@ -12,7 +14,15 @@ from devenv.render import Manifest
 from devenv.tools.kubectl import Kubectl
 from devenv.topology.labels import MANAGED_SELECTOR, component_selector
 
-__all__ = ["is_ready", "poll", "poll_phase", "wait_ready", "workloads"]
+__all__ = [
+    "HopelessPull",
+    "is_ready",
+    "poll",
+    "poll_phase",
+    "unrecoverable_pull",
+    "wait_ready",
+    "workloads",
+]
 
 T = TypeVar("T")
 
@@ -81,7 +91,18 @@ def wait_ready(run: RunContext, phase: str, names: list[str]) -> None:
         nonlocal pending
         found = workloads(run.kubectl)
         pending = [n for n in names if n not in found or not is_ready(found[n])]
-        return True if not pending else None
+        if not pending:
+            return True
+        # Waiting cannot fix an image that does not exist or may not be pulled.
+        pods = run.kubectl.get_json("pods", "-A", "-l", MANAGED_SELECTOR).get("items", [])
+        hopeless = unrecoverable_pull(pods)
+        if hopeless is not None:
+            raise PhaseFailed(
+                phase,
+                f"{hopeless.pod} cannot pull {hopeless.image}: {hopeless.message}",
+                next_command=PULL_HINT,
+            )
+        return None
 
     def not_ready() -> PhaseFailed:
         name = pending[0]
@@ -96,6 +117,48 @@ def wait_ready(run: RunContext, phase: str, names: list[str]) -> None:
         )
 
     poll(all_ready, timeout=run.options.timeout, interval=2, on_timeout=not_ready)
+
+
+# What a registry answers when waiting cannot help: the image or the host does
+# not exist, or the cluster may not pull it.
+_HOPELESS = re.compile(
+    r"not found|manifest unknown|no such host|unauthorized|denied|insufficient_scope"
+    r"|invalid reference format|ErrImageNeverPull",
+    re.IGNORECASE,
+)
+_PULL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
+PULL_HINT = (
+    "devenv doctor --context CTX   # how images reach this cluster; for a remote"
+    " cluster: devenv up --context CTX --push-to REGISTRY, or DEVENV_IMAGE_<NAME>=<ref>"
+)
+
+
+@dataclass(frozen=True)
+class HopelessPull:
+    pod: str  # namespace/name
+    image: str
+    message: str
+
+
+def unrecoverable_pull(pods: list[Manifest]) -> HopelessPull | None:
+    """The first container whose image pull failed in a way retrying cannot fix."""
+    for pod in pods:
+        statuses = pod.get("status", {})
+        for status in [
+            *statuses.get("initContainerStatuses", []),
+            *statuses.get("containerStatuses", []),
+        ]:
+            waiting = status.get("state", {}).get("waiting") or {}
+            message = waiting.get("message", "")
+            if waiting.get("reason") in _PULL_REASONS and _HOPELESS.search(
+                f"{waiting.get('reason')} {message}"
+            ):
+                meta = pod["metadata"]
+                return HopelessPull(
+                    f"{meta.get('namespace')}/{meta['name']}", status.get("image", "?"),
+                    message.splitlines()[0][:300] if message else waiting["reason"],
+                )  # fmt: skip
+    return None
 
 
 def _evidence(kubectl: Kubectl, namespace: str, name: str) -> list[str]:

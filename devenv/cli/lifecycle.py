@@ -89,6 +89,22 @@ def up_command(
         bool,
         typer.Option("--force", help="Run every phase (e.g. after editing the cluster by hand)."),
     ] = False,
+    push_to: Annotated[
+        str | None,
+        typer.Option(
+            "--push-to",
+            envvar="DEVENV_PUSH_TO",
+            help="With --context on a cluster that pulls its images: push the built images to"
+            " this registry (one that cluster pulls from) and deploy them by digest.",
+            show_default=False,
+        ),
+    ] = None,
+    mirror: Annotated[
+        bool,
+        typer.Option(
+            "--mirror", help="With --push-to: push every catalog image held here there too."
+        ),
+    ] = False,
     prune: Annotated[
         bool,
         typer.Option(
@@ -131,6 +147,8 @@ def up_command(
         registry=registry,
         policy_enforcer=policy_enforcer,
         install_tools=install,
+        push_to=push_to,
+        mirror=mirror,
     )
     with err_console.status("devenv up") as status:
         results = run_up(
@@ -260,13 +278,28 @@ def doctor_command(
     topology: TopologyOption = None,
     profile: ProfileOption = "dev",
     images_file: ImagesOption = None,
+    context: ContextOption = None,
+    push_to: Annotated[
+        str | None,
+        typer.Option("--push-to", envvar="DEVENV_PUSH_TO", help="As `devenv up --push-to`."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check this machine for `devenv up`: one row per check, a hint for each failure."""
-    from devenv.apply.doctor import diagnose
+    from devenv.apply.doctor import diagnose, image_route_check, route_tool
+    from devenv.apply.up import UpOptions, image_route
     from devenv.errors import CheckFailed
+    from devenv.tools.process import find_program
 
-    checks = diagnose(load(topology, profile), profile, images_file, os.environ)
+    loaded = load(topology, profile)
+    checks = diagnose(loaded, profile, images_file, os.environ)
+    if context is not None:
+        options = UpOptions(profile=profile, images=images(images_file), context=context,
+                            push_to=push_to)  # fmt: skip
+        route = image_route(loaded, options)
+        tool = route_tool(route)
+        found = tool is None or find_program(tool) is not None
+        checks.append(image_route_check(route, context, found))
     if as_json:
         write_data(json.dumps([c.as_dict() for c in checks], indent=2) + "\n")
     else:

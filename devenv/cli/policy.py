@@ -121,7 +121,6 @@ def _read_objects(
     if live:
         from devenv.apply.addresses import pinned_to_environment
         from devenv.check.matrix import POLICY_INPUT_KINDS
-        from devenv.tools.kind import kind_context
         from devenv.tools.kubectl import Kubectl
         from devenv.verify.environment import require_environment
 
@@ -129,8 +128,7 @@ def _read_objects(
         require_environment(loaded, target)
         err_console.print(f"[dim]NetworkPolicies as the cluster has them, context {target}[/]")
         kubectl = Kubectl(target)
-        on_kind = target == kind_context(loaded.cluster.name)
-        pinned = pinned_to_environment(loaded, kubectl, simulators=on_kind)
+        pinned = pinned_to_environment(loaded, target)
         objects = kubectl.read_namespaces(list(loaded.namespaces), containing=POLICY_INPUT_KINDS)
         return pinned, objects
     if manifests is not None:

@@ -10,6 +10,7 @@ from devenv.topology.labels import SERVICE_NAME_LABEL, SIMULATES_LABEL
 from devenv.topology.model import Topology
 
 __all__ = [
+    "kind_cluster_of",
     "render_simulator_endpoints",
     "render_simulator_services",
     "simulator_config",
@@ -19,14 +20,20 @@ __all__ = [
 ]
 
 
-def simulator_container(topology: Topology, endpoint: str) -> str:
-    """The container `up` runs for an external endpoint's simulator."""
-    return f"{topology.cluster.name}-{endpoint}-simulator"
+def kind_cluster_of(topology: Topology, context: str) -> str:
+    """The kind cluster a context names (kind-<name>), else the topology's."""
+    return context.removeprefix("kind-") if context.startswith("kind-") else topology.cluster.name
 
 
-def simulator_tls_volume(topology: Topology, endpoint: str) -> str:
+def simulator_container(topology: Topology, endpoint: str, context: str) -> str:
+    """The container `up` runs beside the kind cluster of ``context`` for an
+    external endpoint's simulator (one per cluster: two may share kind's network)."""
+    return f"{kind_cluster_of(topology, context)}-{endpoint}-simulator"
+
+
+def simulator_tls_volume(topology: Topology, endpoint: str, context: str) -> str:
     """The Docker volume holding the simulator's certificate and key."""
-    return f"{simulator_container(topology, endpoint)}-tls"
+    return f"{simulator_container(topology, endpoint, context)}-tls"
 
 
 def render_simulator_services(topology: Topology, namespace: str) -> list[Manifest]:

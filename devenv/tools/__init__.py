@@ -3,8 +3,9 @@ per external program.
 
 Owns ``process`` (argument lists, the program found in devenv's own environment
 first, errors with the command and its stderr), ``kubectl``, ``kind`` and
-``docker`` (argument builders and the few operations devenv needs), the local
-registry (``registry``), the stub image builder (``build``), the installer of
+``docker`` (argument builders and the few operations devenv needs), loading
+images into k3d and minikube (``local_clusters``), the local registry
+(``registry``), the stub image builder (``build``), the installer of
 pinned, checksum-verified kind and kubectl releases (``install``) and what an
 image tag points to now, asked of its registry over HTTP (``registry_api``).
 

@@ -63,6 +63,29 @@ class Docker:
     def push(self, reference: str) -> None:
         run(["docker", "push", reference], timeout=900)
 
+    def tag(self, source: str, target: str) -> None:
+        run(["docker", "tag", source, target], timeout=60)
+
+    def repo_digests(self, reference: str) -> list[str]:
+        """``repository@digest`` for each registry the image was pushed to or pulled
+        from; [] for an image that exists only here (or not at all)."""
+        result = run(
+            ["docker", "image", "inspect", "--format", "{{json .RepoDigests}}", reference],
+            check=False, timeout=60,
+        )  # fmt: skip
+        if result.returncode != 0:
+            return []
+        return [str(entry) for entry in json.loads(result.stdout or "[]") or []]
+
+    def pushed_digest(self, reference: str) -> str | None:
+        """The digest the registry gave ``reference`` (repository:tag) when pushed."""
+        repository = reference.rsplit(":", 1)[0]
+        for entry in self.repo_digests(reference):
+            name, _, digest = entry.partition("@")
+            if name == repository and digest:
+                return digest
+        return None
+
     def run_detached(
         self,
         name: str,

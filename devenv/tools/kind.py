@@ -5,15 +5,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from devenv.errors import ToolMissing
 from devenv.tools.docker import Docker
 from devenv.tools.process import run
 
-__all__ = ["KindCluster", "kind_context"]
+__all__ = ["KindCluster", "kind_clusters", "kind_context"]
 
 
 def kind_context(cluster_name: str) -> str:
     """The kube context kind writes for a cluster."""
     return f"kind-{cluster_name}"
+
+
+def kind_clusters() -> list[str]:
+    """The kind clusters on this machine (none when kind is not installed)."""
+    try:
+        result = run(["kind", "get", "clusters"], check=False, timeout=60)
+    except ToolMissing:
+        return []
+    return result.stdout.split() if result.returncode == 0 else []
 
 
 class KindCluster:

@@ -19,6 +19,15 @@ def _manifests(run: RunContext) -> list[Manifest]:
 
 def _execute(run: RunContext) -> str:
     manifests = _manifests(run)
+    # `down` removes only the namespaces `up` created (on a shared cluster some may
+    # have been there before): remembered per context, across runs.
+    present = {
+        line.removeprefix("namespace/")
+        for line in run.kubectl.run("get", "namespaces", "-o", "name").stdout.split()
+    }
+    created = set(run.record.get("created_namespaces", []))
+    created |= {name for name in run.topology.namespaces if name not in present}
+    run.record["created_namespaces"] = sorted(created)
     run.apply("namespaces", manifests)
     return f"{len(manifests)} namespaces, quotas, limit ranges and policies"
 

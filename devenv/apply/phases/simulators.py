@@ -47,8 +47,8 @@ def simulated_endpoints(topology: Topology) -> list[str]:
 
 
 def _inputs(run: RunContext) -> str:
-    if run.options.context is not None:
-        return digest("existing cluster: no simulators")
+    if not run.image_route.on_kind_network:
+        return digest("no kind network: no simulators")
     docker = Docker()
     return digest(
         run.images.ref(SIMULATOR_IMAGE),
@@ -58,7 +58,7 @@ def _inputs(run: RunContext) -> str:
                 simulator_config(run.topology, endpoint),
                 _certificate(run, endpoint).cert_pem,
                 # A simulator removed by hand is started again.
-                docker.running_address(simulator_container(run.topology, endpoint)),
+                docker.running_address(simulator_container(run.topology, endpoint, run.context)),
             )
             for endpoint in simulated_endpoints(run.topology)
         },
@@ -66,16 +66,16 @@ def _inputs(run: RunContext) -> str:
 
 
 def _execute(run: RunContext) -> str:
-    if run.options.context is not None:
-        return "none on an existing cluster (its own egress reaches the real endpoints)"
+    if not run.image_route.on_kind_network:
+        return "none: the cluster is not on kind's network (its egress reaches the real endpoints)"
     docker = Docker()
     image = run.images.ref(SIMULATOR_IMAGE)
     endpoints = simulated_endpoints(run.topology)
     for endpoint in endpoints:
-        container = simulator_container(run.topology, endpoint)
+        container = simulator_container(run.topology, endpoint, run.context)
         # Its serving key, readable by the simulator's uid alone, in a volume of its own.
         certificate = _certificate(run, endpoint)
-        tls_volume = simulator_tls_volume(run.topology, endpoint)
+        tls_volume = simulator_tls_volume(run.topology, endpoint, run.context)
         docker.fill_volume(
             tls_volume, image, {"tls.crt": certificate.cert_pem, "tls.key": certificate.key_pem},
             uid=STUB_UID,
@@ -85,6 +85,7 @@ def _execute(run: RunContext) -> str:
             options=[*SIMULATOR_OPTIONS, "-v", f"{tls_volume}:{TLS_DIR}:ro"],
             env={"STUB_CONFIG": json.dumps(simulator_config(run.topology, endpoint))},
         )  # fmt: skip
+    run.record["started_simulators"] = True  # `down` on this context removes them
     return f"{len(endpoints)} simulator(s) on the kind network, HTTPS from the dev CA"
 
 

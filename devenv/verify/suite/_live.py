@@ -104,7 +104,7 @@ class Live:
             }
 
     def simulator_logs(self, endpoint: str) -> str:
-        container = simulator_container(self.topology, endpoint)
+        container = simulator_container(self.topology, endpoint, self.context)
         return Docker().logs(container)
 
     def logs(self, component: ComponentSpec) -> str:

@@ -1,20 +1,37 @@
-"""End to end: one request over HTTPS from the host, through the kind port
-mapping, across the agent layers, with one request id in every hop's log."""
+"""End to end: one request over HTTPS from the host (through the kind port
+mapping, or a port-forward on another cluster), across the agent layers, with
+one request id in every hop's log."""
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import time
 import uuid
+from collections.abc import Iterator
 
 import httpx
 
 from devenv.render.kind_config import GATEWAY_HOST_PORT
 from devenv.secrets.connection import environment_ca_pem
+from devenv.tools.kind import kind_context
 from devenv.verify.suite._live import Live
 
 # Ends at the cloud-API simulator, outside the cluster (devenv up runs it).
 ROUTE = ["ag-ui-server", "coordinator-agent", "cost-agent", "aws-mcp", "cloud-apis"]
+
+
+@contextlib.contextmanager
+def _gateway_port(live: Live) -> Iterator[int]:
+    """Where the host reaches the gateway: devenv's kind cluster maps a host port to
+    it; any other cluster is reached through a port-forward to its Service."""
+    if live.context == kind_context(live.topology.cluster.name):
+        yield GATEWAY_HOST_PORT
+        return
+    gateway = live.topology.components["api-gateway"]
+    service_port = gateway.primary_port.exposed_port
+    with live.kubectl.port_forward(gateway.namespace, f"svc/{gateway.name}", service_port) as port:
+        yield port
 
 
 def test_one_request_through_every_layer(live: Live) -> None:
@@ -22,13 +39,14 @@ def test_one_request_through_every_layer(live: Live) -> None:
     # The gateway's certificate comes from the environment's dev CA, verified here;
     # the last hop (aws-mcp -> the simulator) is verified with the same CA in the pod.
     trust = ssl.create_default_context(cadata=environment_ca_pem(live.topology))
-    answer = httpx.post(
-        f"https://127.0.0.1:{GATEWAY_HOST_PORT}/call",
-        json={"route": ROUTE},
-        headers={"X-Request-ID": request_id},
-        verify=trust,
-        timeout=20,
-    )
+    with _gateway_port(live) as port:
+        answer = httpx.post(
+            f"https://127.0.0.1:{port}/call",
+            json={"route": ROUTE},
+            headers={"X-Request-ID": request_id},
+            verify=trust,
+            timeout=20,
+        )
     assert answer.status_code == 200, answer.text
     hop, seen = answer.json(), []
     while hop:

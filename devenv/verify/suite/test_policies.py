@@ -18,9 +18,8 @@ from devenv.apply.up import foreign_policies
 from devenv.check.direction_audit import DirectionFinding, audit_directions
 from devenv.check.matrix import POLICY_INPUT_KINDS, build_matrix
 from devenv.render import render_manifests
-from devenv.render.simulators import simulator_container
+from devenv.render.simulators import kind_cluster_of, simulator_container
 from devenv.tools.docker import Docker
-from devenv.tools.kind import kind_context
 from devenv.tools.process import run
 from devenv.topology.images import ImageSet
 from devenv.topology.model import Topology
@@ -39,7 +38,8 @@ from devenv.verify.suite._live import (
 def _pinned(live: Live, internet: str) -> Topology:
     """The topology as this environment runs it: its nodes, its simulator, and the
     internet's probe address on the listener this test started."""
-    simulator = Docker().running_address(simulator_container(live.topology, "cloud-apis"))
+    container = simulator_container(live.topology, "cloud-apis", live.context)
+    simulator = Docker().running_address(container)
     assert simulator, "the cloud-API simulator is not running: run `devenv up`"
     topology = live.topology.pinned(
         node_addresses=live.kubectl.node_addresses(),
@@ -66,7 +66,7 @@ def test_policies_match_devenv_policy(
     addresses = start_external_endpoints("kind", image, prefix)
     try:
         stranger = start_node_network_host(
-            "kind", f"{live.topology.cluster.name}-control-plane", prefix
+            "kind", f"{kind_cluster_of(live.topology, live.context)}-control-plane", prefix
         )
         topology = _pinned(live, addresses["internet"])
         # Two hosts on the nodes' network that are not nodes: one connects in (to no
@@ -153,8 +153,7 @@ _ALLOW_EVERYTHING = {
 
 
 def _live_audit(live: Live) -> list[DirectionFinding]:
-    on_kind = live.context == kind_context(live.topology.cluster.name)
-    topology = pinned_to_environment(live.topology, live.kubectl, simulators=on_kind)
+    topology = pinned_to_environment(live.topology, live.context)
     objects = live.kubectl.read_namespaces(
         list(live.topology.namespaces), containing=POLICY_INPUT_KINDS
     )

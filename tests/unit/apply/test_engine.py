@@ -13,9 +13,18 @@ from pathlib import Path
 import pytest
 
 from devenv.apply.engine import Phase, RunContext, UpOptions, can_skip, forget
+from devenv.apply.image_routes import ImageRoute
 from devenv.apply.phases import PHASES
 from devenv.render import render_manifests
-from devenv.state import read_json, record_path, write_private_json
+from devenv.state import (
+    environment_context,
+    read_json,
+    read_record,
+    record_path,
+    state_dir,
+    write_private_json,
+    write_record,
+)
 from devenv.topology.images import ImageSet
 from devenv.topology.model import Topology
 from tests.unit.apply.conftest import ClusterDouble
@@ -40,6 +49,8 @@ def run(
         topology, options, image_set, render_manifests(topology, "dev", image_set),
         report=reports.append, uid="cluster-1", uid_looked_up=True,
         record={"cluster_uid": "cluster-1", "phases": {}},
+        # A cluster off kind's network: no simulator, so no Docker to ask here.
+        image_route=ImageRoute("docker-desktop"),
     )  # fmt: skip
     for phase in PHASES:
         if phase.name not in ("cluster", "images"):
@@ -125,6 +136,7 @@ def test_force_runs_every_phase(run: RunContext) -> None:
     forced = RunContext(
         run.topology, UpOptions(profile="dev", images=run.images, force=True), run.images,
         run.manifests, record=run.record, uid="cluster-1", uid_looked_up=True,
+        image_route=run.image_route,
     )  # fmt: skip
     assert not _skips(forced, "stubs")
 
@@ -132,21 +144,19 @@ def test_force_runs_every_phase(run: RunContext) -> None:
 @pytest.fixture
 def recorded(topology: Topology) -> Path:
     """A record as `up` leaves it after creating the cluster and the registry."""
-    path = record_path(topology.cluster.name)
-    write_private_json(
-        path,
-        {
-            "context": "kind-finops-dev", "created_cluster": True, "created_registry": True,
-            "cluster_uid": "cluster-1", "phases": {"namespaces": "abc"},
-        },
+    write_record(
+        topology.cluster.name,
+        "kind-finops-dev",
+        {"created_cluster": True, "created_registry": True, "cluster_uid": "cluster-1",
+         "phases": {"namespaces": "abc"}},
     )  # fmt: skip
-    return path
+    return record_path(topology.cluster.name, "kind-finops-dev")
 
 
 def test_down_keeping_the_cluster_still_remembers_what_up_created(
     topology: Topology, recorded: Path
 ) -> None:
-    forget(topology, keep_ownership=True)
+    forget(topology, "kind-finops-dev", keep_ownership=True)
     assert read_json(recorded) == {
         "context": "kind-finops-dev",
         "created_cluster": True,
@@ -155,5 +165,28 @@ def test_down_keeping_the_cluster_still_remembers_what_up_created(
 
 
 def test_down_forgets_everything_otherwise(topology: Topology, recorded: Path) -> None:
-    forget(topology)
+    forget(topology, "kind-finops-dev")
     assert not recorded.exists()
+    assert environment_context(topology.cluster.name) == "kind-finops-dev"  # the default
+
+
+def test_each_context_keeps_its_own_record(topology: Topology, recorded: Path) -> None:
+    """up on another context, then down there: what the first up created is still known."""
+    cluster = topology.cluster.name
+    write_record(cluster, "kind-ext", {"cluster_uid": "ext-1", "phases": {"data": "x"}})
+    assert environment_context(cluster) == "kind-ext"  # the one up deployed to last
+    forget(topology, "kind-ext")
+    assert read_record(cluster, "kind-ext") == {}
+    assert read_record(cluster, "kind-finops-dev")["created_cluster"] is True
+    assert environment_context(cluster) == "kind-finops-dev"
+
+
+def test_a_record_written_before_records_were_per_context_is_still_read(
+    topology: Topology,
+) -> None:
+    cluster = topology.cluster.name
+    legacy = {"context": "kind-finops-dev", "created_cluster": True}
+    write_private_json(state_dir(cluster) / "up-record.json", legacy)
+    assert read_record(cluster, "kind-finops-dev") == legacy
+    assert read_record(cluster, "kind-ext") == {}
+    assert environment_context(cluster) == "kind-finops-dev"

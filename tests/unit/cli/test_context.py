@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from devenv.cli import app
 from devenv.errors import ToolError
-from devenv.state import record_path, write_private_json
+from devenv.state import write_record
 from devenv.tools.kubectl import Kubectl
 
 
@@ -48,13 +48,13 @@ def test_secrets_talk_to_the_kind_cluster_not_the_current_context(
 
 
 def test_secrets_talk_to_the_context_up_recorded(forwarded_to: list[str]) -> None:
-    write_private_json(record_path("finops-dev"), {"context": "k3d-shared"})
+    write_record("finops-dev", "k3d-shared", {})
     assert _secrets_list() == 1
     assert forwarded_to == ["k3d-shared"]
 
 
 def test_the_option_wins(forwarded_to: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    write_private_json(record_path("finops-dev"), {"context": "k3d-shared"})
+    write_record("finops-dev", "k3d-shared", {})
     assert _secrets_list("--context", "minikube") == 1
     monkeypatch.setenv("DEVENV_CONTEXT", "docker-desktop")
     assert _secrets_list() == 1
