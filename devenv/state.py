@@ -90,22 +90,32 @@ def read_record(cluster: str, context: str) -> dict[str, Any]:
     record = read_json(record_path(cluster, context))
     if record is None:
         # Written before records were kept per context: one file, for one context.
-        legacy = read_json(state_dir(cluster) / "up-record.json") or {}
+        legacy = read_json(_legacy_record_path(cluster)) or {}
         record = legacy if legacy.get("context") == context else None
     return record or {}
 
 
+def _legacy_record_path(cluster: str) -> Path:
+    """Where records were kept before they were kept per context (one file)."""
+    return state_dir(cluster) / "up-record.json"
+
+
 def write_record(cluster: str, context: str, record: dict[str, Any]) -> None:
+    legacy = _legacy_record_path(cluster)
+    old = read_json(legacy)
+    if old and old.get("context") and not record_path(cluster, str(old["context"])).exists():
+        # Moved to its own context's file, never lost: it may say `up` made a cluster.
+        write_private_json(record_path(cluster, str(old["context"])), old)
+    legacy.unlink(missing_ok=True)
     write_private_json(record_path(cluster, context), {**record, "context": context})
     write_private_json(last_context_path(cluster), {"context": context})
-    (state_dir(cluster) / "up-record.json").unlink(missing_ok=True)
 
 
 def forget_context(cluster: str, context: str) -> None:
     """After `down` on ``context``: the one rule no longer points there."""
     if (read_json(last_context_path(cluster)) or {}).get("context") == context:
         last_context_path(cluster).unlink(missing_ok=True)
-    legacy = state_dir(cluster) / "up-record.json"
+    legacy = _legacy_record_path(cluster)
     if (read_json(legacy) or {}).get("context") == context:
         legacy.unlink(missing_ok=True)
 
@@ -118,5 +128,5 @@ def environment_context(cluster: str, given: str | None = None) -> str:
         return given
     last = (read_json(last_context_path(cluster)) or {}).get("context")
     if not last:
-        last = (read_json(state_dir(cluster) / "up-record.json") or {}).get("context")
+        last = (read_json(_legacy_record_path(cluster)) or {}).get("context")
     return str(last) if last else kind_context(cluster)

@@ -20,6 +20,8 @@ __all__ = ["pinned_to_environment", "simulator_addresses"]
 def simulator_addresses(topology: Topology, context: str) -> dict[str, ipaddress.IPv4Address]:
     """{endpoint: address} of the simulators running beside the kind cluster of
     ``context`` (none for a cluster elsewhere)."""
+    if not context.startswith("kind-"):
+        return {}  # simulators run only beside kind clusters, on kind's network
     docker = Docker()
     found = {}
     for endpoint, spec in topology.spec.external.items():

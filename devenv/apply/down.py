@@ -14,7 +14,13 @@ from devenv.tools.registry import remove_registry
 from devenv.topology.labels import MANAGED_SELECTOR
 from devenv.topology.model import Topology
 
-__all__ = ["run_down"]
+__all__ = ["NAMESPACED_KINDS", "run_down"]
+
+# Every namespaced kind `up` applies (what it leaves in a namespace it did not create).
+NAMESPACED_KINDS = (
+    "deployments,statefulsets,services,serviceaccounts,configmaps,secrets,networkpolicies,"
+    "resourcequotas,limitranges,endpointslices.discovery.k8s.io"
+)
 
 
 def run_down(topology: Topology, *, context: str | None, keep_cluster: bool) -> Iterator[str]:
@@ -39,20 +45,31 @@ def run_down(topology: Topology, *, context: str | None, keep_cluster: bool) -> 
         yield f"deleted kind cluster {kind.name} (devenv up created it)"
         return
     kubectl = Kubectl(kube_context)
-    # The namespaces `up` created here; without a record, those carrying devenv's label.
-    namespaces = record.get("created_namespaces") or _labelled_namespaces(kubectl, topology)
+    # The namespaces `up` created here (none, when all were there before it: a shared
+    # cluster's); only without any record, those carrying devenv's label.
+    if "created_namespaces" in record:
+        namespaces = list(record["created_namespaces"])
+    else:
+        namespaces = _labelled_namespaces(kubectl, topology)
     # Only what carries devenv's label: a shared cluster's other objects stay.
     kubectl.run("delete", "mutatingwebhookconfiguration,clusterrole,clusterrolebinding",
                 "-l", MANAGED_SELECTOR, "--ignore-not-found", timeout=120)  # fmt: skip
     # The policy enforcer `up` may have installed (kube-router).
     kubectl.run("delete", "daemonset,serviceaccount", "-n", "kube-system",
                 "-l", MANAGED_SELECTOR, "--ignore-not-found", timeout=120)  # fmt: skip
+    # In namespaces that were there before `up`, only the objects it applied go.
+    kept = [name for name in topology.namespaces if name not in namespaces]
+    for namespace in kept:
+        kubectl.run("delete", NAMESPACED_KINDS, "-n", namespace, "-l", MANAGED_SELECTOR,
+                    "--ignore-not-found", timeout=300)  # fmt: skip
     if namespaces:
         kubectl.run(
             "delete", "namespace", *namespaces, "--ignore-not-found", "--wait=true", timeout=600
         )
     forget(topology, kube_context, keep_ownership=keep_cluster)
     yield f"deleted {len(namespaces)} namespaces and the injector's cluster-wide objects"
+    if kept:
+        yield f"kept {len(kept)} namespaces that were there before `up`, emptied of its objects"
     if not created_cluster:
         yield "the cluster itself was not created by devenv up: kept"
     else:

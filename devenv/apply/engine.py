@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +98,7 @@ class PhaseResult:
     seconds: float
     skipped: bool
     detail: str = ""
+    started: float = 0.0  # seconds into the run: with ``seconds``, the phase's timeline bar
 
 
 @dataclass
@@ -115,7 +118,23 @@ class RunContext:
     uid_looked_up: bool = False
     live: set[tuple[str, str, str]] | None = None  # (kind, namespace, name) of our objects
     pinned: bool = False  # topology and manifests name the environment's own addresses
+    # Phases run in threads: what they remember goes through this lock, and so does
+    # the writing of the record.
+    record_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Set on Ctrl-C: the phases still running stop at their next wait instead of
+    # waiting out their timeout (no phase starts after it).
+    interrupted: threading.Event = field(default_factory=threading.Event, repr=False)
     image_route: ImageRoute = DEVENV_KIND_ROUTE  # how images held here reach the nodes
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep ``value`` in this context's record (written as each phase finishes)."""
+        with self.record_lock:
+            self.record[key] = value
+
+    def save_record(self, phase: str, inputs: str | None) -> None:
+        with self.record_lock:
+            self.record.setdefault("phases", {})[phase] = inputs
+            write_record(self.topology.cluster.name, self.context, self.record)
 
     def pin_to_environment(self) -> None:
         """Once the cluster runs: the topology pinned to its node and simulator
@@ -180,7 +199,10 @@ class Phase:
     execute: Callable[[RunContext], str]
     inputs_of: Callable[[RunContext], str] | None = None  # None: runs every time
     applies: Callable[[RunContext], list[Manifest]] | None = None  # checked for drift
-    confirms: bool = False  # runs whenever an earlier phase changed something
+    confirms: bool = False  # runs whenever a phase it needs changed something
+    # The phases that must have finished first; a phase runs alongside any other
+    # whose needs are met (the run is a dependency graph, not a list).
+    needs: tuple[str, ...] = ()
 
 
 def digest(*parts: object) -> str:
@@ -202,28 +224,106 @@ def load_record(topology: Topology, context: str) -> dict[str, Any]:
     return read_record(topology.cluster.name, context) or {"context": context}
 
 
-def run_phases(
-    run: RunContext, phases: Sequence[Phase], on_phase: Callable[[PhaseResult], None]
-) -> list[PhaseResult]:
-    """Run every phase in order; skip those whose inputs match the last successful run."""
-    results = []
-    changed = False
+PARALLEL_PHASES = 4  # phases mostly wait on kubectl, kind and docker: threads suffice
+
+
+def _upstream(phase: Phase, by_name: Mapping[str, Phase]) -> set[str]:
+    """Every phase ``phase`` needs, directly or through another."""
+    found: set[str] = set()
+    stack = list(phase.needs)
+    while stack:
+        name = stack.pop()
+        if name not in found:
+            found.add(name)
+            stack.extend(by_name[name].needs)
+    return found
+
+
+def check_graph(phases: Sequence[Phase]) -> None:
+    """Each phase needs only phases listed before it (so the graph has no cycle)."""
+    seen: set[str] = set()
     for phase in phases:
-        started = time.monotonic()
-        inputs = phase.inputs_of(run) if phase.inputs_of else None
-        if inputs is not None and can_skip(run, phase, inputs, changed=changed):
-            result = PhaseResult(phase.name, time.monotonic() - started, True, "unchanged")
-        else:
-            detail = phase.execute(run)
-            if phase.inputs_of is not None:
-                changed = True
-                # Again after the phase: some inputs (OpenBao's pod) are what it changed.
-                run.record.setdefault("phases", {})[phase.name] = phase.inputs_of(run)
-                write_record(run.topology.cluster.name, run.context, run.record)
-            result = PhaseResult(phase.name, time.monotonic() - started, False, detail)
-        results.append(result)
-        on_phase(result)
-    return results
+        unknown = [need for need in phase.needs if need not in seen]
+        if unknown:
+            raise ValueError(f"phase {phase.name} needs {unknown}, not listed before it")
+        seen.add(phase.name)
+
+
+def _run_phase(
+    run: RunContext, phase: Phase, *, changed: bool, started_at: float
+) -> tuple[PhaseResult, str | None]:
+    """Skip or execute one phase (in a worker thread); its result and new inputs."""
+    started = time.monotonic()
+    offset = started - started_at
+    inputs = phase.inputs_of(run) if phase.inputs_of else None
+    if inputs is not None and can_skip(run, phase, inputs, changed=changed):
+        seconds = time.monotonic() - started
+        return PhaseResult(phase.name, seconds, True, "unchanged", offset), None
+    detail = phase.execute(run)
+    # Again after the phase: some inputs (OpenBao's pod) are what it changed.
+    recorded = phase.inputs_of(run) if phase.inputs_of is not None else None
+    return PhaseResult(phase.name, time.monotonic() - started, False, detail, offset), recorded
+
+
+def run_phases(
+    run: RunContext,
+    phases: Sequence[Phase],
+    on_phase: Callable[[PhaseResult], None],
+    *,
+    parallel: int = PARALLEL_PHASES,
+    started_at: float | None = None,
+) -> list[PhaseResult]:
+    """Run every phase once the phases it needs are done, several at a time; skip
+    those whose inputs match the last successful run.
+
+    Each finished phase is recorded at once, so an interrupt (Ctrl-C) or a failure
+    leaves the record of what did finish: the next `up` resumes from there. After
+    a failure or an interrupt no phase starts; the running ones finish first."""
+    check_graph(phases)
+    by_name = {phase.name: phase for phase in phases}
+    upstream = {phase.name: _upstream(phase, by_name) for phase in phases}
+    started_at = time.monotonic() if started_at is None else started_at  # the timeline's zero
+    results: dict[str, PhaseResult] = {}
+    executed: set[str] = set()
+    pending = list(phases)
+    running: dict[Future[tuple[PhaseResult, str | None]], Phase] = {}
+    failure: BaseException | None = None
+    pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="phase")
+    try:
+        while pending or running:
+            if failure is None:
+                for phase in [p for p in pending if all(n in results for n in p.needs)]:
+                    pending.remove(phase)
+                    changed = bool(upstream[phase.name] & executed)
+                    future = pool.submit(
+                        _run_phase, run, phase, changed=changed, started_at=started_at
+                    )
+                    running[future] = phase
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                phase = running.pop(future)
+                try:
+                    result, recorded = future.result()
+                except BaseException as error:  # noqa: BLE001 - re-raised once the others end
+                    failure = failure or error
+                    continue
+                if not result.skipped and phase.inputs_of is not None:
+                    executed.add(phase.name)
+                    run.save_record(phase.name, recorded)
+                results[phase.name] = result
+                on_phase(result)
+    except KeyboardInterrupt:
+        run.report("interrupted: stopping the running phases, starting no other")
+        run.interrupted.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if failure is not None:
+        raise failure
+    return [results[phase.name] for phase in phases if phase.name in results]
 
 
 def can_skip(run: RunContext, phase: Phase, inputs: str, *, changed: bool) -> bool:

@@ -26,11 +26,6 @@ class ImageRoute:
     target: str = ""  # the kind or k3d cluster, the minikube profile, the registry
 
     @property
-    def delivers_local_images(self) -> bool:
-        """Whether images that exist only on this machine reach the cluster."""
-        return self.kind != "pull"
-
-    @property
     def on_kind_network(self) -> bool:
         """Whether the nodes sit on kind's Docker network (where simulators run)."""
         return self.kind in ("devenv-kind", "kind")

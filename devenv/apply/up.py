@@ -28,7 +28,7 @@ from devenv.apply.phases.preflight import preflight
 from devenv.apply.waiting import is_ready, workloads
 from devenv.errors import ConfigError
 from devenv.render import render_manifests
-from devenv.render.kind_config import GATEWAY_HOST_PORT
+from devenv.render.kind_config import GATEWAY_HOST_PORT, REGISTRY_HOST
 from devenv.render.policy_enforcer import ENFORCERS
 from devenv.tools.build import build_images, plan_builds
 from devenv.tools.docker import Docker
@@ -74,7 +74,7 @@ def prepare(
         record=load_record(topology, context),
         image_route=route,
     )
-    if not route.delivers_local_images:
+    if route.kind in ("pull", "registry"):
         _require_pullable(run)
     return run
 
@@ -85,6 +85,13 @@ def image_route(topology: Topology, options: UpOptions) -> ImageRoute:
     if context is None or context == kind_context(topology.cluster.name):
         return choose_route(None, devenv_cluster=topology.cluster.name, kind_clusters=())
     kubeconfig = json.loads(Kubectl(context).run("config", "view", "-o", "json").stdout)
+    known = [entry.get("name") for entry in kubeconfig.get("contexts") or []]
+    if context not in known:
+        raise ConfigError(
+            f"--context {context}: no such context in the kubeconfig",
+            hint=f"contexts: {', '.join(str(k) for k in known) or 'none'}"
+            " (`kubectl config get-contexts`)",
+        )
     return choose_route(
         context,
         devenv_cluster=topology.cluster.name,
@@ -109,10 +116,14 @@ def push_images(
         names += [n for n in images.refs if n not in names and docker.image_id(images.ref(n))]
     pushed = {}
     for name in names:
-        source = images.ref(name).split("@", 1)[0]
-        target = f"{registry}/{_repository_path(source)}"
+        reference = images.ref(name)
+        path = _repository_path(reference.split("@", 1)[0])
+        if ":" not in path.rsplit("/", 1)[-1]:  # pinned by digest alone: give it a tag
+            path += ":pinned"
+        target = f"{registry}/{path}"
         report(f"pushing {name} to {registry}")
-        docker.tag(source, target)
+        # By image ID: the pinned image itself, even where no local tag names it.
+        docker.tag(docker.image_id(reference) or reference, target)
         docker.push(target)
         digest = docker.pushed_digest(target)
         if digest is None:
@@ -134,19 +145,29 @@ def _repository_path(reference: str) -> str:
 
 
 def _require_pullable(run: RunContext) -> None:
-    """On a cluster that only pulls, an image that exists only here cannot run."""
+    """On a cluster that pulls its images, an image that exists only here (built
+    here, or known only to this machine's loopback registry) cannot run."""
     docker = Docker()
+    pushed = f"{run.image_route.target}/" if run.image_route.kind == "registry" else None
     stranded = [
         ref for ref in image_refs(run)
-        if docker.image_id(ref) is not None and not docker.repo_digests(ref)
+        if not (pushed and ref.startswith(pushed))
+        and docker.image_id(ref) is not None
+        and not any(_pullable_elsewhere(entry) for entry in docker.repo_digests(ref))
     ]  # fmt: skip
     if stranded:
         raise ConfigError(
             f"{run.context} pulls its images, and {len(stranded)} exist only on this machine"
             f" (e.g. {stranded[0]})",
-            hint="devenv up --context CTX --push-to REGISTRY (a registry that cluster pulls"
-            " from); `devenv doctor --context CTX` says how images reach it",
+            hint="devenv up --context CTX --push-to REGISTRY [--mirror] (a registry that"
+            " cluster pulls from); `devenv doctor --context CTX` says how images reach it",
         )
+
+
+def _pullable_elsewhere(repo_digest: str) -> bool:
+    """A registry another machine can reach (not this one's localhost)."""
+    host = repo_digest.split("/", 1)[0]
+    return not (host.startswith(("localhost", "127.")) or host == REGISTRY_HOST)
 
 
 def run_up(
@@ -163,7 +184,7 @@ def run_up(
     run = prepare(topology, options, report)
     first = PhaseResult("preflight", time.monotonic() - started, skipped=False, detail=detail)
     on_phase(first)
-    return [first, *run_phases(run, PHASES, on_phase)]
+    return [first, *run_phases(run, PHASES, on_phase, started_at=started)]
 
 
 def _check_options(options: UpOptions) -> None:

@@ -4,18 +4,21 @@ with the evidence a failure shows (events, last log lines, the next command)."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from devenv.apply.engine import PhaseFailed, RunContext
+from devenv.errors import ToolError
 from devenv.render import Manifest
 from devenv.tools.kubectl import Kubectl
-from devenv.topology.labels import MANAGED_SELECTOR, component_selector
+from devenv.topology.labels import MANAGED_SELECTOR, PART_OF_SELECTOR, component_selector
 
 __all__ = [
     "HopelessPull",
+    "hopeless_pull",
     "is_ready",
     "poll",
     "poll_phase",
@@ -33,17 +36,24 @@ def poll(
     timeout: float,
     interval: float,
     on_timeout: Callable[[], Exception],
+    stop: threading.Event | None = None,
 ) -> T:
     """Call ``attempt`` until it returns something other than None; past ``timeout``
-    seconds raise what ``on_timeout`` makes."""
+    seconds raise what ``on_timeout`` makes; once ``stop`` is set, KeyboardInterrupt
+    (the run was interrupted while this phase waited in its thread)."""
     deadline = time.monotonic() + timeout
     while True:
+        if stop is not None and stop.is_set():
+            raise KeyboardInterrupt
         outcome = attempt()
         if outcome is not None:
             return outcome
         if time.monotonic() >= deadline:
             raise on_timeout()
-        time.sleep(interval)
+        if stop is not None:
+            stop.wait(interval)
+        else:
+            time.sleep(interval)
 
 
 def poll_phase(
@@ -61,6 +71,7 @@ def poll_phase(
         timeout=run.options.timeout,
         interval=interval,
         on_timeout=lambda: PhaseFailed(phase, problem, next_command=next_command),
+        stop=run.interrupted,
     )
 
 
@@ -86,16 +97,19 @@ def is_ready(workload: Manifest) -> bool:
 def wait_ready(run: RunContext, phase: str, names: list[str]) -> None:
     """Until every named component's workload is rolled out and ready."""
     pending = list(names)
+    polls = 0
 
     def all_ready() -> bool | None:
-        nonlocal pending
+        nonlocal pending, polls
         found = workloads(run.kubectl)
         pending = [n for n in names if n not in found or not is_ready(found[n])]
         if not pending:
             return True
+        polls += 1
+        if polls % PULL_CHECK_EVERY:
+            return None
         # Waiting cannot fix an image that does not exist or may not be pulled.
-        pods = run.kubectl.get_json("pods", "-A", "-l", MANAGED_SELECTOR).get("items", [])
-        hopeless = unrecoverable_pull(pods)
+        hopeless = hopeless_pull(run.kubectl)
         if hopeless is not None:
             raise PhaseFailed(
                 phase,
@@ -116,7 +130,10 @@ def wait_ready(run: RunContext, phase: str, names: list[str]) -> None:
             f" {component.namespace} describe pods -l {component_selector(name)}",
         )
 
-    poll(all_ready, timeout=run.options.timeout, interval=2, on_timeout=not_ready)
+    poll(
+        all_ready, timeout=run.options.timeout, interval=1, on_timeout=not_ready,
+        stop=run.interrupted,
+    )  # fmt: skip
 
 
 # What a registry answers when waiting cannot help: the image or the host does
@@ -126,6 +143,8 @@ _HOPELESS = re.compile(
     r"|invalid reference format|ErrImageNeverPull",
     re.IGNORECASE,
 )
+PULL_CHECK_EVERY = 3  # polls (seconds) between looks at the pods' pull errors
+_LOOPBACK_IMAGE = re.compile(r"(localhost|127\.\d+\.\d+\.\d+)(:\d+)?/")
 _PULL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 PULL_HINT = (
     "devenv doctor --context CTX   # how images reach this cluster; for a remote"
@@ -140,6 +159,26 @@ class HopelessPull:
     message: str
 
 
+def hopeless_pull(kubectl: Kubectl) -> HopelessPull | None:
+    """A pull that waiting cannot fix among the environment's pods (every pod its
+    workloads make carries the part-of label); None also when pods cannot be listed
+    across namespaces (namespace rights only): then the wait's timeout decides."""
+    try:
+        pods = kubectl.get_json("pods", "-A", "-l", PART_OF_SELECTOR).get("items", [])
+    except ToolError:
+        return None
+    return unrecoverable_pull(pods)
+
+
+def _is_hopeless(image: str, reason: str, message: str) -> bool:
+    if reason not in _PULL_REASONS:
+        return False
+    if _HOPELESS.search(f"{reason} {message}"):
+        return True
+    # A registry on this machine's loopback is never there for a cluster elsewhere.
+    return bool(_LOOPBACK_IMAGE.match(image)) and "connection refused" in message
+
+
 def unrecoverable_pull(pods: list[Manifest]) -> HopelessPull | None:
     """The first container whose image pull failed in a way retrying cannot fix."""
     for pod in pods:
@@ -150,9 +189,7 @@ def unrecoverable_pull(pods: list[Manifest]) -> HopelessPull | None:
         ]:
             waiting = status.get("state", {}).get("waiting") or {}
             message = waiting.get("message", "")
-            if waiting.get("reason") in _PULL_REASONS and _HOPELESS.search(
-                f"{waiting.get('reason')} {message}"
-            ):
+            if _is_hopeless(status.get("image", ""), waiting.get("reason", ""), message):
                 meta = pod["metadata"]
                 return HopelessPull(
                     f"{meta.get('namespace')}/{meta['name']}", status.get("image", "?"),

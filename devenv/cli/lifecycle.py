@@ -38,9 +38,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _phase_line(result: PhaseResult) -> str:
+    """One phase as it ends: its span on the run's timeline (phases overlap), then
+    what it did."""
     mark = "[dim]·[/]" if result.skipped else "[green]✓[/]"
     state = "skipped, unchanged" if result.skipped else result.detail
-    return f"{mark} {result.name:<10} {result.seconds:6.1f}s  {state}"
+    end = result.started + result.seconds
+    return f"{mark} {result.name:<10} {result.started:6.1f}s → {end:6.1f}s  {state}"
 
 
 def up_command(
@@ -157,7 +160,8 @@ def up_command(
             report=status.update,
             on_phase=lambda result: err_console.print(_phase_line(result)),
         )
-    total = sum(r.seconds for r in results)
+    # Phases overlap: the run took as long as its last phase ran to.
+    total = max((r.started + r.seconds for r in results), default=0.0)
     skipped = sum(r.skipped for r in results)
     err_console.print(f"[bold]up[/] in {total:.1f}s ({skipped} phase(s) skipped, unchanged)")
     foreign = foreign_policies(loaded, target)
@@ -175,7 +179,13 @@ def up_command(
     rows = summary_rows(loaded, target)
     if as_json:
         timings = [
-            {"phase": r.name, "seconds": round(r.seconds, 3), "skipped": r.skipped} for r in results
+            {
+                "phase": r.name,
+                "started": round(r.started, 3),
+                "seconds": round(r.seconds, 3),
+                "skipped": r.skipped,
+            }
+            for r in results
         ]
         report = {
             "phases": timings,

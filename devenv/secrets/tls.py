@@ -146,6 +146,14 @@ def _self_signed(hostnames: list[str]) -> DevCertificate:
     return DevCertificate(cert_pem=_pem(certificate), key_pem=_key_pem(key))
 
 
+RENEW_DAYS = 30  # issued again this long before it expires (the next `up` does it)
+
+
+def _expires_soon(cert_pem: str) -> bool:
+    certificate = x509.load_pem_x509_certificate(cert_pem.encode())
+    return certificate.not_valid_after_utc - _now() < datetime.timedelta(days=RENEW_DAYS)
+
+
 def load_or_create_certificate(
     path: Path, hostnames: list[str], ca: DevCA | None = None
 ) -> DevCertificate:
@@ -153,7 +161,12 @@ def load_or_create_certificate(
     changed; signed by ``ca``, or self-signed without one (compose)."""
     stored = read_json(path)
     issuer = ca.cert_pem if ca else None
-    if stored and stored.get("hostnames") == hostnames and stored.get("issuer") == issuer:
+    if (
+        stored
+        and stored.get("hostnames") == hostnames
+        and stored.get("issuer") == issuer
+        and not _expires_soon(stored["cert_pem"])
+    ):
         return DevCertificate(stored["cert_pem"], stored["key_pem"])
     certificate = ca.issue(hostnames) if ca else _self_signed(hostnames)
     write_private_json(

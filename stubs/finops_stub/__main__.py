@@ -35,7 +35,7 @@ def main() -> int:
         lifespan="on",
         # Probes and peers hold short requests only; a client that keeps a
         # connection open must not hold back shutdown past the pod's grace.
-        timeout_graceful_shutdown=2,
+        timeout_graceful_shutdown=1,
         **options,  # type: ignore[arg-type]
     )
     return 0

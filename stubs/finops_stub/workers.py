@@ -256,12 +256,13 @@ class WebhookConsumer(WorkerLoop):
         await super().reset()
 
 
-# Pods get five seconds between SIGTERM and SIGKILL (terminationGracePeriodSeconds).
-STOP_GRACE_SECONDS = 3.0
+# Pods get five seconds between SIGTERM and SIGKILL (terminationGracePeriodSeconds):
+# uvicorn's 1 s for open connections, then this, then 1 s for a cancellation.
+WORKER_STOP_SECONDS = 2.0
 
 
 async def stop_worker(
-    loop: WorkerLoop, task: asyncio.Task[None], grace: float = STOP_GRACE_SECONDS
+    loop: WorkerLoop, task: asyncio.Task[None], grace: float = WORKER_STOP_SECONDS
 ) -> bool:
     """End a running loop within ``grace`` seconds; True if it ended cleanly.
 
@@ -272,6 +273,9 @@ async def stop_worker(
     loop.stop()
     done, _ = await asyncio.wait({task}, timeout=grace)
     if done:
+        if not task.cancelled() and task.exception() is not None:
+            loop.log.event("worker_failed", role=loop.role, error=type(task.exception()).__name__)
+            return False
         return True
     loop.log.event("worker_stop_overdue", role=loop.role, grace_seconds=grace)
     task.cancel()

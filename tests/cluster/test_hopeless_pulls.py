@@ -1,5 +1,6 @@
-"""A pull that cannot succeed is recognised as the kubelet reports it, live: a
-pod asking for an image that no registry has (in its own throwaway namespace)."""
+"""A pull that cannot succeed is recognised as the kubelet reports it, live, by
+what `up`'s wait uses: a pod of the environment (its part-of label) asking for
+an image that no registry has, in a throwaway namespace."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import os
 import subprocess
 import time
 
-from devenv.apply.waiting import unrecoverable_pull
+from devenv.apply.waiting import hopeless_pull
+from devenv.tools.kubectl import Kubectl
+from devenv.topology.labels import PART_OF
 
 MISSING = "localhost:5001/finops-devenv/does-not-exist:never"
 
@@ -25,7 +28,7 @@ def test_an_image_no_registry_has_is_hopeless_within_seconds(live_context: str) 
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "missing-image", "namespace": namespace},
+        "metadata": {"name": "missing-image", "namespace": namespace, "labels": PART_OF},
         "spec": {"containers": [{"name": "main", "image": MISSING}]},
     }
     _kubectl(live_context, "create", "namespace", namespace)
@@ -33,8 +36,7 @@ def test_an_image_no_registry_has_is_hopeless_within_seconds(live_context: str) 
         _kubectl(live_context, "apply", "-f", "-", stdin=json.dumps(pod))
         started, found = time.monotonic(), None
         while found is None and time.monotonic() - started < 90:
-            pods = json.loads(_kubectl(live_context, "get", "pods", "-n", namespace, "-o", "json"))
-            found = unrecoverable_pull(pods["items"])
+            found = hopeless_pull(Kubectl(live_context))
             time.sleep(1)
         assert found is not None, "the kubelet's pull error was not recognised in 90 s"
         assert found.image == MISSING

@@ -1,4 +1,5 @@
-"""The phases of `devenv up`, one module each, in the order they run.
+"""The phases of `devenv up`, one module each, listed so that each comes after
+the phases it needs (``Phase.needs``); the engine runs them as a graph.
 
 ``preflight`` runs first, outside the engine (before the images are built and
 the manifests rendered); then each module's ``PHASE`` below.
@@ -14,6 +15,7 @@ from devenv.apply.phases import (
     images,
     namespaces,
     openbao,
+    secrets,
     simulators,
     stubs,
     wait,
@@ -21,12 +23,16 @@ from devenv.apply.phases import (
 
 __all__ = ["PHASES"]
 
+# Each lists the phases it needs; a phase starts as soon as they are done, beside
+# any other that is ready (images load while simulators, namespaces and secrets
+# are made; the data layer and OpenBao come up together).
 PHASES: list[Phase] = [
     cluster.PHASE,
     images.PHASE,
     enforcer.PHASE,
     simulators.PHASE,
     namespaces.PHASE,
+    secrets.PHASE,
     data.PHASE,
     openbao.PHASE,
     stubs.PHASE,

@@ -50,7 +50,7 @@ def _ensure_kind_cluster(run: RunContext) -> str:
         path = Path(tmp) / "kind-config.yaml"
         path.write_text(dump_documents([_kind_config(run)]), encoding="utf-8")
         kind.create(path)
-    run.record["created_cluster"] = True
+    run.remember("created_cluster", True)
     return f"kind cluster {kind.name} created"
 
 
@@ -78,10 +78,11 @@ def _execute(run: RunContext) -> str:
     )  # fmt: skip
     if options.context is None and options.registry:
         if ensure_registry(run.images.ref("registry"), run.kind):
-            run.record["created_registry"] = True
+            run.remember("created_registry", True)
         run.kubectl.apply(dump_documents([render_registry_hosting()]))
         detail += f", registry {REGISTRY_NAME} on localhost:{REGISTRY_PORT}"
-    run.uid = run.record["cluster_uid"] = run.cluster_uid()
+    run.uid = run.cluster_uid()
+    run.remember("cluster_uid", run.uid)
     run.uid_looked_up = True
     return detail
 

@@ -68,4 +68,4 @@ def _execute(run: RunContext) -> str:
     return f"kube-router ready ({run.enforcer_reason})"
 
 
-PHASE = Phase("enforcer", _execute, _inputs, _manifests)
+PHASE = Phase("enforcer", _execute, _inputs, _manifests, needs=("images",))

@@ -70,4 +70,4 @@ def _execute(run: RunContext) -> str:
     return route.describe()
 
 
-PHASE = Phase("images", _execute, _inputs)
+PHASE = Phase("images", _execute, _inputs, needs=("cluster",))

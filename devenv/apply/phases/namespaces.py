@@ -27,9 +27,13 @@ def _execute(run: RunContext) -> str:
     }
     created = set(run.record.get("created_namespaces", []))
     created |= {name for name in run.topology.namespaces if name not in present}
-    run.record["created_namespaces"] = sorted(created)
+    run.remember("created_namespaces", sorted(created))
     run.apply("namespaces", manifests)
     return f"{len(manifests)} namespaces, quotas, limit ranges and policies"
 
 
-PHASE = Phase("namespaces", _execute, lambda run: digest(_manifests(run)), _manifests)
+# The policies name the simulators' addresses (and the nodes', known after the cluster).
+PHASE = Phase(
+    "namespaces", _execute, lambda run: digest(_manifests(run)), _manifests,
+    needs=("simulators",),
+)  # fmt: skip

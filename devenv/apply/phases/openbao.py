@@ -157,4 +157,4 @@ def _keep_unseal_key(topology: Topology, kubectl: Kubectl) -> None:
         )
 
 
-PHASE = Phase("openbao", _execute, _inputs, _manifests)
+PHASE = Phase("openbao", _execute, _inputs, _manifests, needs=("secrets", "images"))

@@ -67,7 +67,7 @@ def _inputs(run: RunContext) -> str:
 
 def _execute(run: RunContext) -> str:
     if not run.image_route.on_kind_network:
-        return "none: the cluster is not on kind's network (its egress reaches the real endpoints)"
+        return "none: the cluster is not on kind's network (calls to cloud APIs find no endpoint)"
     docker = Docker()
     image = run.images.ref(SIMULATOR_IMAGE)
     endpoints = simulated_endpoints(run.topology)
@@ -85,7 +85,7 @@ def _execute(run: RunContext) -> str:
             options=[*SIMULATOR_OPTIONS, "-v", f"{tls_volume}:{TLS_DIR}:ro"],
             env={"STUB_CONFIG": json.dumps(simulator_config(run.topology, endpoint))},
         )  # fmt: skip
-    run.record["started_simulators"] = True  # `down` on this context removes them
+    run.remember("started_simulators", True)  # `down` on this context removes them
     return f"{len(endpoints)} simulator(s) on the kind network, HTTPS from the dev CA"
 
 
@@ -98,4 +98,5 @@ def _certificate(run: RunContext, endpoint: str) -> DevCertificate:
     )
 
 
-PHASE = Phase("simulators", _execute, _inputs)
+# After the cluster: kind creates the network the simulators join.
+PHASE = Phase("simulators", _execute, _inputs, needs=("cluster",))

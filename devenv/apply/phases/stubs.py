@@ -41,4 +41,8 @@ def _execute(run: RunContext) -> str:
     return f"{deployments} stub deployments applied, {simulators} simulator(s) outside the cluster"
 
 
-PHASE = Phase("stubs", _execute, lambda run: digest(_manifests(run)), _manifests)
+# After OpenBao: the injector must serve before the first stub pod is created
+# (its webhook fails open, and a pod created then would run without its agent).
+PHASE = Phase(
+    "stubs", _execute, lambda run: digest(_manifests(run)), _manifests, needs=("openbao",)
+)

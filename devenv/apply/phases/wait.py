@@ -15,4 +15,7 @@ def _execute(run: RunContext) -> str:
     return f"{len(names)} components ready"
 
 
-PHASE = Phase("wait", _execute, lambda run: digest(run.manifests), confirms=True)
+PHASE = Phase(
+    "wait", _execute, lambda run: digest(run.manifests), confirms=True,
+    needs=("enforcer", "data", "stubs"),
+)  # fmt: skip

@@ -29,7 +29,7 @@ from devenv.topology.images import ImageSet
 from devenv.topology.model import Topology
 from tests.unit.apply.conftest import ClusterDouble
 
-CONTEXT = "kind-test"
+CONTEXT = "shared-dev"  # an existing cluster, not kind: no Docker to ask
 PHASE = {phase.name: phase for phase in PHASES}
 
 
@@ -55,7 +55,7 @@ def run(
     for phase in PHASES:
         if phase.name not in ("cluster", "images"):
             run.record["phases"][phase.name] = _inputs(run, phase)
-    cluster.live = [*run.manifests, *_applied(run, PHASE["data"])]  # the Secrets `up` makes
+    cluster.live = [*run.manifests, *_applied(run, PHASE["secrets"])]  # the Secrets `up` makes
     return run
 
 
@@ -97,12 +97,13 @@ def test_an_object_deleted_by_hand_makes_its_phase_run(
     assert _skips(run, "stubs", changed=True)
 
 
-def test_a_secret_deleted_by_hand_makes_the_data_phase_run(
+def test_a_secret_deleted_by_hand_makes_the_secrets_phase_run(
     run: RunContext, cluster: ClusterDouble, reports: list[str]
 ) -> None:
     cluster.live = list(run.manifests)  # no Secret
-    assert not _skips(run, "data")
-    assert reports[0].startswith("data: Secret finops-data-credentials")
+    assert not _skips(run, "secrets")
+    assert reports[0].startswith("secrets: Secret finops-data-credentials")
+    assert _skips(run, "data")  # its own objects are all there
 
 
 def test_the_readiness_wait_runs_after_any_change(run: RunContext) -> None:
@@ -190,3 +191,7 @@ def test_a_record_written_before_records_were_per_context_is_still_read(
     assert read_record(cluster, "kind-finops-dev") == legacy
     assert read_record(cluster, "kind-ext") == {}
     assert environment_context(cluster) == "kind-finops-dev"
+    # Another context's first record moves the old one to its own file, never drops it.
+    write_record(cluster, "kind-ext", {"phases": {}})
+    assert not (state_dir(cluster) / "up-record.json").exists()
+    assert read_record(cluster, "kind-finops-dev") == legacy

@@ -41,7 +41,6 @@ def test_each_kind_of_cluster_gets_its_route() -> None:
     )
     assert _route("kind-ext").on_kind_network
     assert not _route("k3d-shared").on_kind_network
-    assert not _route("gke_x").delivers_local_images
 
 
 def test_minikube_is_told_apart_by_its_kubeconfig_extension() -> None:
