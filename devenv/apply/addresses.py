@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from devenv.errors import ToolError
+from devenv.errors import CommandFailed, ToolError
 from devenv.render.simulators import simulator_container
 from devenv.tools.docker import Docker
 from devenv.tools.kubectl import Kubectl
@@ -38,8 +38,12 @@ def simulator_addresses(topology: Topology, context: str) -> dict[str, ipaddress
 
 def pinned_to_environment(topology: Topology, context: str) -> Topology:
     """The topology pinned to the environment's node addresses and, when it runs
-    them (a kind cluster), its simulators' addresses."""
+    them (a kind cluster), its simulators' addresses. Rights in the environment's
+    namespaces alone do not list nodes: then the node rules keep the node networks."""
+    try:
+        nodes = Kubectl(context).node_addresses()
+    except CommandFailed:
+        nodes = []
     return topology.pinned(
-        node_addresses=Kubectl(context).node_addresses(),
-        simulator_addresses=simulator_addresses(topology, context),
+        node_addresses=nodes, simulator_addresses=simulator_addresses(topology, context)
     )
