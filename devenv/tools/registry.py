@@ -8,6 +8,11 @@ sends only its new layers.
 
 from __future__ import annotations
 
+import time
+
+import httpx
+
+from devenv.errors import ToolError
 from devenv.render.kind_config import REGISTRY_HOST, REGISTRY_NAME, REGISTRY_PORT
 from devenv.tools.docker import KIND_NETWORK, Docker
 from devenv.tools.kind import KindCluster
@@ -36,7 +41,24 @@ def ensure_registry(image: str, cluster: KindCluster) -> bool:
             ["cp", "/dev/stdin", f"{_HOSTS_DIR}/hosts.toml"],
             input_text=f'[host."http://{REGISTRY_NAME}:5000"]\n',
         )
+    _wait_until_serving(f"http://127.0.0.1:{REGISTRY_PORT}/v2/")  # a push at once meets EOF
     return started
+
+
+def _wait_until_serving(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() >= deadline:
+            raise ToolError(
+                f"the local registry does not answer on {url}",
+                hint=f"docker logs {REGISTRY_NAME}",
+            )
+        time.sleep(0.2)
 
 
 def remove_registry() -> None:

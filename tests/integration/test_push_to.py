@@ -7,12 +7,20 @@ import os
 import subprocess
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from devenv.apply.engine import UpOptions
 from devenv.apply.up import push_images
 from devenv.topology.images import ImageSet, resolve_images
-from tests.stub_processes import free_port
+from tests.stub_processes import free_port, wait_until
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -30,6 +38,9 @@ def registry(docker_engine: None) -> Iterator[tuple[str, ImageSet]]:
     port, name = free_port(), f"devenv-push-test-{os.getpid()}"
     _docker("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:5000", image)
     try:
+        # A push right after the start meets a registry not yet serving (EOF).
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/v2/"), timeout=30,
+                   what="the registry to answer")  # fmt: skip
         yield f"127.0.0.1:{port}", images
     finally:
         _docker("rm", "-f", name, check=False)
