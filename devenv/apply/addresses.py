@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 
 from devenv.errors import CommandFailed, ToolError
-from devenv.render.simulators import simulator_container
+from devenv.render.simulators import simulated_endpoints, simulator_container
 from devenv.tools.docker import Docker
 from devenv.tools.kubectl import Kubectl
 from devenv.topology.model import Topology
@@ -24,9 +24,7 @@ def simulator_addresses(topology: Topology, context: str) -> dict[str, ipaddress
         return {}  # simulators run only beside kind clusters, on kind's network
     docker = Docker()
     found = {}
-    for endpoint, spec in topology.spec.external.items():
-        if spec.simulator is None:
-            continue
+    for endpoint in simulated_endpoints(topology):
         try:
             address = docker.running_address(simulator_container(topology, endpoint, context))
         except ToolError:  # no Docker here: an existing cluster seen from afar

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from devenv.apply.engine import forget
-from devenv.render.simulators import simulator_container, simulator_tls_volume
+from devenv.render.simulators import (
+    simulated_endpoints,
+    simulator_container,
+    simulator_tls_volume,
+)
 from devenv.state import environment_context, read_record
 from devenv.tools.docker import Docker
 from devenv.tools.kind import KindCluster
@@ -31,10 +35,9 @@ def run_down(topology: Topology, *, context: str | None, keep_cluster: bool) -> 
     record = read_record(topology.cluster.name, kube_context)
     if on_kind or record.get("started_simulators"):
         docker = Docker()
-        for endpoint, external in topology.spec.external.items():
-            if external.simulator is not None:
-                docker.remove(simulator_container(topology, endpoint, kube_context))
-                docker.remove_volume(simulator_tls_volume(topology, endpoint, kube_context))
+        for endpoint in simulated_endpoints(topology):
+            docker.remove(simulator_container(topology, endpoint, kube_context))
+            docker.remove_volume(simulator_tls_volume(topology, endpoint, kube_context))
     created_cluster = bool(record.get("created_cluster")) and on_kind
     if record.get("created_registry") and on_kind and not keep_cluster:
         remove_registry()
@@ -77,6 +80,5 @@ def run_down(topology: Topology, *, context: str | None, keep_cluster: bool) -> 
 
 
 def _labelled_namespaces(kubectl: Kubectl, topology: Topology) -> list[str]:
-    listed = kubectl.run("get", "namespaces", "-l", MANAGED_SELECTOR, "-o", "name").stdout
-    names = {line.removeprefix("namespace/") for line in listed.split()}
+    names = kubectl.namespace_names("-l", MANAGED_SELECTOR)
     return [name for name in topology.namespaces if name in names]

@@ -316,8 +316,7 @@ def run_phases(
                 on_phase(result)
     except KeyboardInterrupt:
         run.report("interrupted: stopping the running phases, starting no other")
-        run.interrupted.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+        run.interrupted.set()  # they stop at their next wait; shut down below
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -42,18 +42,15 @@ def poll(
     seconds raise what ``on_timeout`` makes; once ``stop`` is set, KeyboardInterrupt
     (the run was interrupted while this phase waited in its thread)."""
     deadline = time.monotonic() + timeout
-    while True:
-        if stop is not None and stop.is_set():
-            raise KeyboardInterrupt
+    stop = stop or threading.Event()  # never set: waits out the interval
+    while not stop.is_set():
         outcome = attempt()
         if outcome is not None:
             return outcome
         if time.monotonic() >= deadline:
             raise on_timeout()
-        if stop is not None:
-            stop.wait(interval)
-        else:
-            time.sleep(interval)
+        stop.wait(interval)
+    raise KeyboardInterrupt
 
 
 def poll_phase(

@@ -13,11 +13,17 @@ __all__ = [
     "kind_cluster_of",
     "render_simulator_endpoints",
     "render_simulator_services",
+    "simulated_endpoints",
     "simulator_config",
     "simulator_container",
     "simulator_hosts",
     "simulator_tls_volume",
 ]
+
+
+def simulated_endpoints(topology: Topology) -> list[str]:
+    """The external endpoints that have a dev simulator."""
+    return [name for name, spec in topology.spec.external.items() if spec.simulator is not None]
 
 
 def kind_cluster_of(topology: Topology, context: str) -> str:

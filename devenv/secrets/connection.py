@@ -12,7 +12,7 @@ from pathlib import Path
 from devenv.errors import DevenvError
 from devenv.secrets.client import BaoClient, require_token
 from devenv.secrets.dev_values import DevCredentials, load_or_create_credentials
-from devenv.secrets.tls import ca_path
+from devenv.secrets.tls import read_ca_pem
 from devenv.state import read_json, state_dir
 from devenv.tools.kubectl import Kubectl
 from devenv.topology.model import Topology
@@ -60,10 +60,10 @@ def openbao_session(
 
 def environment_ca_pem(topology: Topology) -> str:
     """The dev CA certificate `devenv up` made for this environment."""
-    stored = read_json(ca_path(topology.cluster.name)) or {}
-    if not stored.get("cert_pem"):
+    pem = read_ca_pem(topology.cluster.name)
+    if pem is None:
         raise DevenvError(
             "this machine holds no dev CA for the environment, so OpenBao cannot be verified",
             hint="run `devenv up` (it makes the CA), or DEVENV_OPENBAO_ADDR for another OpenBao",
         )
-    return str(stored["cert_pem"])
+    return pem

@@ -25,6 +25,7 @@ __all__ = [
     "environment_ca",
     "load_or_create_ca",
     "load_or_create_certificate",
+    "read_ca_pem",
 ]
 
 CA_DAYS = 3650
@@ -52,6 +53,36 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+def _builder(
+    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, days: int
+) -> x509.CertificateBuilder:
+    """What every certificate here shares: names, key, serial, validity (from five
+    minutes ago, for clocks a little behind)."""
+    now = _now()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+    )
+
+
+def _serving(builder: x509.CertificateBuilder, hostnames: list[str]) -> x509.CertificateBuilder:
+    """A leaf for ``hostnames`` and 127.0.0.1 (port-forwards and published ports)."""
+    names: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]
+    names.append(x509.IPAddress(_LOOPBACK))
+    return builder.add_extension(x509.SubjectAlternativeName(names), critical=False).add_extension(
+        x509.BasicConstraints(ca=False, path_length=None), critical=True
+    )
+
+
+def _common_name(name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+
+
 _CA_KEY_USAGE = x509.KeyUsage(
     digital_signature=True, key_cert_sign=True, crl_sign=True,
     content_commitment=False, key_encipherment=False, data_encipherment=False,
@@ -73,19 +104,9 @@ class DevCA:
         issuer_key = serialization.load_pem_private_key(self.key_pem.encode(), password=None)
         assert isinstance(issuer_key, ec.EllipticCurvePrivateKey)  # noqa: S101 - made below
         key = ec.generate_private_key(ec.SECP256R1())
-        names: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]
-        names.append(x509.IPAddress(_LOOPBACK))
-        now = _now()
+        builder = _builder(_common_name(hostnames[0]), issuer.subject, key, SERVING_DAYS)
         certificate = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0])]))
-            .issuer_name(issuer.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=SERVING_DAYS))
-            .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            _serving(builder, hostnames)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
@@ -98,16 +119,9 @@ class DevCA:
     @classmethod
     def create(cls, environment: str) -> DevCA:
         key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{environment} dev CA")])
-        now = _now()
+        name = _common_name(f"{environment} dev CA")
         certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=CA_DAYS))
+            _builder(name, name, key, CA_DAYS)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(_CA_KEY_USAGE, critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
@@ -127,21 +141,9 @@ def load_or_create_ca(path: Path, environment: str) -> DevCA:
 
 def _self_signed(hostnames: list[str]) -> DevCertificate:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"finops-devenv {hostnames[0]}")])
-    now = _now()
-    names: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]
-    names.append(x509.IPAddress(_LOOPBACK))
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=SERVING_DAYS))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+    name = _common_name(f"finops-devenv {hostnames[0]}")
+    certificate = _serving(_builder(name, name, key, SERVING_DAYS), hostnames).sign(
+        key, hashes.SHA256()
     )
     return DevCertificate(cert_pem=_pem(certificate), key_pem=_key_pem(key))
 
@@ -183,6 +185,12 @@ def load_or_create_certificate(
 
 def ca_path(cluster: str) -> Path:
     return state_dir(cluster) / "dev-ca.json"
+
+
+def read_ca_pem(cluster: str) -> str | None:
+    """The environment's CA certificate if `up` made it here (never creates one)."""
+    stored = read_json(ca_path(cluster)) or {}
+    return str(stored["cert_pem"]) if stored.get("cert_pem") else None
 
 
 def environment_ca(cluster: str) -> DevCA:

@@ -78,6 +78,11 @@ class Kubectl:
             found += listed_objects(self.get_json(",".join(containing), "-n", namespace))
         return [as_manifest(obj) for obj in found]
 
+    def namespace_names(self, *args: str, timeout: float = 30) -> set[str]:
+        """The names `kubectl get namespaces ARGS -o name` lists."""
+        listed = self.run("get", "namespaces", *args, "-o", "name", timeout=timeout).stdout
+        return {line.removeprefix("namespace/") for line in listed.split()}
+
     def node_addresses(self) -> list[ipaddress.IPv4Address]:
         """Every node's InternalIP (IPv4): where the kubelet and the API server connect from."""
         nodes = self.get_json("nodes").get("items", [])

@@ -20,14 +20,11 @@ def require_environment(topology: Topology, context: str) -> None:
     namespaces = list(topology.namespaces)
     hint = "run `devenv up`, or pass --context to look at another cluster"
     try:
-        result = Kubectl(context).run(
-            "get", "namespaces", *namespaces, "-o", "name", "--ignore-not-found", timeout=20
-        )
+        present = Kubectl(context).namespace_names(*namespaces, "--ignore-not-found", timeout=20)
     except ToolMissing:
         raise
     except ToolError:
         raise NoEnvironment(f"no environment answers on context {context}", hint=hint) from None
-    present = {line.removeprefix("namespace/") for line in result.stdout.split()}
     missing = [n for n in namespaces if n not in present]
     if missing:
         raise NoEnvironment(

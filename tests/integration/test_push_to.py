@@ -13,6 +13,7 @@ import pytest
 from devenv.apply.engine import UpOptions
 from devenv.apply.up import push_images
 from devenv.topology.images import ImageSet, resolve_images
+from tests.runtime import unavailable
 from tests.stub_processes import free_port, wait_until
 
 
@@ -34,7 +35,7 @@ def registry(docker_engine: None) -> Iterator[tuple[str, ImageSet]]:
     images = resolve_images(None, os.environ)
     image = images.ref("registry")
     if _docker("image", "inspect", image, check=False).returncode != 0:
-        pytest.fail(f"the registry image {image} is not on this engine: run `devenv up` once")
+        unavailable(f"needs the registry image {image} on this engine: run `devenv up` once")
     port, name = free_port(), f"devenv-push-test-{os.getpid()}"
     _docker("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:5000", image)
     try:

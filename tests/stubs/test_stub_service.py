@@ -158,17 +158,28 @@ def test_call_refuses_an_undeclared_hop(start_stub: Callable[..., RunningStub]) 
     assert "not a declared call" in answer.json()["error"]
 
 
+def _serving_files(authority: trustme.CA, directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost from ``authority``, and its key."""
+    cert = authority.issue_cert("127.0.0.1", "localhost")
+    cert_path, key_path = directory / "tls.crt", directory / "tls.key"
+    cert.cert_chain_pems[0].write_to_path(cert_path)
+    cert.private_key_pem.write_to_path(key_path)
+    return cert_path, key_path
+
+
+def _ca_file(authority: trustme.CA, directory: Path) -> Path:
+    path = directory / "ca.crt"
+    authority.cert_pem.write_to_path(path)
+    return path
+
+
 def test_call_chain_across_processes_keeps_one_request_id(
     start_stub: Callable[..., RunningStub], tmp_path: Path
 ) -> None:
     """gateway (HTTPS) -> ag-ui-server -> coordinator -> cost-agent -> aws-mcp -> cloud-apis."""
     authority = trustme.CA()
-    cert = authority.issue_cert("127.0.0.1", "localhost")
-    cert_path, key_path = tmp_path / "tls.crt", tmp_path / "tls.key"
-    cert.cert_chain_pems[0].write_to_path(cert_path)
-    cert.private_key_pem.write_to_path(key_path)
-    ca_path = tmp_path / "ca.crt"
-    authority.cert_pem.write_to_path(ca_path)
+    cert_path, key_path = _serving_files(authority, tmp_path)
+    ca_path = _ca_file(authority, tmp_path)
     # The simulator serves HTTPS from the same CA, and aws-mcp verifies it with it.
     cloud = start_stub("cloud-apis", kind="cloud-api", tls=(cert_path, key_path))
     mcp = start_stub(
@@ -215,12 +226,8 @@ def test_an_external_endpoint_must_prove_itself(
 ) -> None:
     """No `verify=False`: a certificate from a CA the stub was not given is refused."""
     ours, theirs = trustme.CA(), trustme.CA()
-    cert = theirs.issue_cert("127.0.0.1")
-    cert_path, key_path = tmp_path / "tls.crt", tmp_path / "tls.key"
-    cert.cert_chain_pems[0].write_to_path(cert_path)
-    cert.private_key_pem.write_to_path(key_path)
-    ca_path = tmp_path / "ca.crt"
-    ours.cert_pem.write_to_path(ca_path)
+    cert_path, key_path = _serving_files(theirs, tmp_path)
+    ca_path = _ca_file(ours, tmp_path)
     cloud = start_stub("cloud-apis", kind="cloud-api", tls=(cert_path, key_path))
     mcp = start_stub(
         "aws-mcp", kind="mcp", external_calls=("cloud-apis",),

@@ -21,10 +21,7 @@ def _execute(run: RunContext) -> str:
     manifests = _manifests(run)
     # `down` removes only the namespaces `up` created (on a shared cluster some may
     # have been there before): remembered per context, across runs.
-    present = {
-        line.removeprefix("namespace/")
-        for line in run.kubectl.run("get", "namespaces", "-o", "name").stdout.split()
-    }
+    present = run.kubectl.namespace_names()
     created = set(run.record.get("created_namespaces", []))
     created |= {name for name in run.topology.namespaces if name not in present}
     run.remember("created_namespaces", sorted(created))

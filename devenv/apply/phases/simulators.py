@@ -13,6 +13,7 @@ import json
 
 from devenv.apply.engine import Phase, RunContext, digest
 from devenv.render.simulators import (
+    simulated_endpoints,
     simulator_config,
     simulator_container,
     simulator_hosts,
@@ -23,9 +24,8 @@ from devenv.secrets.files import TLS_DIR
 from devenv.secrets.tls import DevCertificate, environment_ca, load_or_create_certificate
 from devenv.state import state_dir
 from devenv.tools.docker import KIND_NETWORK, Docker
-from devenv.topology.model import Topology
 
-__all__ = ["PHASE", "simulated_endpoints"]
+__all__ = ["PHASE"]
 
 SIMULATOR_IMAGE = "stub-agent"
 # As locked down as a stub pod: its uid, a read-only root with a small /tmp, no
@@ -40,10 +40,6 @@ SIMULATOR_OPTIONS = [
     "--security-opt", "no-new-privileges",
     "--sysctl", "net.ipv4.ip_unprivileged_port_start=443",
 ]  # fmt: skip
-
-
-def simulated_endpoints(topology: Topology) -> list[str]:
-    return [name for name, spec in topology.spec.external.items() if spec.simulator is not None]
 
 
 def _inputs(run: RunContext) -> str:
