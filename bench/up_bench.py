@@ -7,8 +7,11 @@
 --ratios (issue: fast up) measures in one run, against a bare `kind create
 cluster --image IMAGE --wait 120s` of the same node image: `devenv up` with no
 cluster; from an existing empty cluster (a plain kind cluster, `up --context`)
-to every component ready; a re-run with nothing changed (wall, summary
-included); `devenv down` then `devenv up`, twice. It prints each run's phase
+to every component ready (its first `up` also loads every image into it); a
+re-run with nothing changed (wall, summary included); `devenv down
+--keep-cluster` then `devenv up` (an empty cluster whose node holds the
+images); `devenv down` then `devenv up`, twice. The local registry is left as
+`devenv down` leaves it (warm); `--cold-registry` empties it first. It prints each run's phase
 timeline (start and end of every phase) and the ratios. Targets: up <= 2.5x the
 bare create, empty cluster -> ready <= 30 s, re-run <= 1.0 s, down+up <= 3x.
 Run it with no devenv cluster up (it creates and deletes its own).
@@ -81,10 +84,12 @@ def _timeline(label: str, wall: float, phases: list[dict[str, object]]) -> None:
     for phase in phases:
         start, seconds = float(phase.get("started", 0.0)), float(phase["seconds"])  # type: ignore[arg-type]
         bar = " " * int(start) + ("·" if phase["skipped"] else "█") * max(1, round(seconds))
-        print(f"  {phase['phase']:<11} {start:6.1f} -> {start + seconds:6.1f}s {bar}")
+        print(f"  {phase['phase']:<12} {start:6.1f} -> {start + seconds:6.1f}s {bar}")
 
 
-def ratios(node_image: str) -> dict[str, float]:
+def ratios(node_image: str, *, cold_registry: bool = False) -> dict[str, float]:
+    if cold_registry:
+        subprocess.run([DEVENV, "down", "--purge"], check=True, capture_output=True)
     bare = timed(["kind", "create", "cluster", "--name", "bench-bare", "--image", node_image,
                   "--wait", "120s"])  # fmt: skip
     subprocess.run(["kind", "delete", "cluster", "--name", "bench-bare"], check=True,
@@ -94,6 +99,10 @@ def ratios(node_image: str) -> dict[str, float]:
     _timeline("devenv up (no cluster)", up_wall, up_phases)
     rerun_wall, rerun_phases = _up()
     _timeline("devenv up re-run", rerun_wall, rerun_phases)
+    subprocess.run([DEVENV, "down", "--keep-cluster"], check=True, capture_output=True)
+    kept_wall, kept_phases = _up()
+    _timeline("devenv up on its kept cluster (down --keep-cluster: the node holds the images)",
+              kept_wall, kept_phases)  # fmt: skip
     downups = []
     for attempt in (1, 2):
         started = time.perf_counter()
@@ -116,6 +125,7 @@ def ratios(node_image: str) -> dict[str, float]:
         "bare_kind_create_s": bare,
         "up_s": up_wall, "up_ratio": up_wall / bare,
         "empty_cluster_to_ready_s": empty_wall,
+        "kept_cluster_to_ready_s": kept_wall,
         "rerun_s": rerun_wall,
         "down_up_s": max(downups), "down_up_ratio": max(downups) / bare,
     }  # fmt: skip
@@ -130,12 +140,13 @@ def main() -> int:
     parser.add_argument("--cluster", default=os.environ.get("DEVENV_CLUSTER", "finops-dev"))
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--ratios", action="store_true")
+    parser.add_argument("--cold-registry", action="store_true")
     parser.add_argument("--node-image", default=os.environ.get("DEVENV_IMAGE_KIND_NODE"))
     args = parser.parse_args()
     if args.ratios:
         if not args.node_image:
             parser.error("--ratios needs --node-image (or DEVENV_IMAGE_KIND_NODE)")
-        ratios(args.node_image)
+        ratios(args.node_image, cold_registry=args.cold_registry)
         return 0
     helps = [timed([DEVENV, "--help"]) for _ in range(10)]
     results: dict[str, object] = {"help_s": {"median": statistics.median(helps), "max": max(helps)}}

@@ -1,8 +1,9 @@
 """Stage 4, making the environment real: ``up``, ``down``, compose and doctor.
 
-Owns the phase engine (``engine``: the run context, the record, content hashes,
-the drift check, skip decisions), waiting for the cluster (``waiting``: one
-polling helper, readiness and its evidence), the addresses only a running
+Owns the phase engine (``engine``: the run context, content hashes, the drift
+check, skip decisions), what `up` records per context (``record``), waiting
+for the cluster (``waiting``: one polling helper, readiness and its
+evidence), the addresses only a running
 environment knows (``addresses``: its nodes, its simulators), how images held
 here reach the cluster (``image_routes``), one module per phase in the order
 they run (``phases``), ``up`` (building images and rendering once, then the

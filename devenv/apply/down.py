@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from devenv.apply.engine import forget
+from devenv.apply.record import forget
+from devenv.render.kind_config import REGISTRY_NAME
 from devenv.render.simulators import (
     simulated_endpoints,
     simulator_container,
@@ -27,8 +28,12 @@ NAMESPACED_KINDS = (
 )
 
 
-def run_down(topology: Topology, *, context: str | None, keep_cluster: bool) -> Iterator[str]:
-    """Remove the environment on ``context`` (by the one rule: else the recorded one)."""
+def run_down(
+    topology: Topology, *, context: str | None, keep_cluster: bool, purge: bool = False
+) -> Iterator[str]:
+    """Remove the environment on ``context`` (by the one rule: else the recorded one).
+    The local registry stays (an image cache, like kind's recipe has it) unless
+    ``purge``, and then only if devenv started it."""
     kind = KindCluster(topology.cluster.name)
     kube_context = environment_context(topology.cluster.name, context)
     on_kind = kube_context == kind.context
@@ -39,9 +44,11 @@ def run_down(topology: Topology, *, context: str | None, keep_cluster: bool) -> 
             docker.remove(simulator_container(topology, endpoint, kube_context))
             docker.remove_volume(simulator_tls_volume(topology, endpoint, kube_context))
     created_cluster = bool(record.get("created_cluster")) and on_kind
-    if record.get("created_registry") and on_kind and not keep_cluster:
-        remove_registry()
-        yield "removed the local registry (devenv up started it)"
+    if purge:
+        if remove_registry():
+            yield f"removed the local registry {REGISTRY_NAME} and its images (--purge)"
+    elif on_kind and Docker().is_running(REGISTRY_NAME):
+        yield f"kept the local registry {REGISTRY_NAME} (an image cache; --purge removes it)"
     if created_cluster and not keep_cluster:
         kind.delete()
         forget(topology, kube_context)

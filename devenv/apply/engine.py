@@ -27,13 +27,7 @@ from devenv.apply.image_routes import DEVENV_KIND_ROUTE, ImageRoute
 from devenv.errors import DevenvError, ToolError
 from devenv.render import Manifest, render_manifests
 from devenv.render.objects import component_of
-from devenv.state import (
-    forget_context,
-    read_record,
-    record_path,
-    write_private_json,
-    write_record,
-)
+from devenv.state import write_record
 from devenv.tools.kind import KindCluster
 from devenv.tools.kubectl import Kubectl
 from devenv.topology.images import ImageSet
@@ -50,8 +44,6 @@ __all__ = [
     "can_skip",
     "digest",
     "files_digest",
-    "forget",
-    "load_record",
     "run_phases",
 ]
 
@@ -117,14 +109,20 @@ class RunContext:
     uid: str | None = None
     uid_looked_up: bool = False
     live: set[tuple[str, str, str]] | None = None  # (kind, namespace, name) of our objects
+    # devenv's Deployments and StatefulSets by name, as last listed (drift check or
+    # wait): what the summary shows, without listing them again.
+    workloads_seen: dict[str, Manifest] = field(default_factory=dict)
     pinned: bool = False  # topology and manifests name the environment's own addresses
     # Phases run in threads: what they remember goes through this lock, and so does
     # the writing of the record.
     record_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    listing_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Set on Ctrl-C: the phases still running stop at their next wait instead of
     # waiting out their timeout (no phase starts after it).
     interrupted: threading.Event = field(default_factory=threading.Event, repr=False)
     image_route: ImageRoute = DEVENV_KIND_ROUTE  # how images held here reach the nodes
+    # Copies in the local registry of images held here: registry reference -> source.
+    registry_sources: Mapping[str, str] = field(default_factory=dict)
 
     def remember(self, key: str, value: Any) -> None:
         """Keep ``value`` in this context's record (written as each phase finishes)."""
@@ -145,6 +143,21 @@ class RunContext:
         self.topology = pinned_to_environment(self.topology, self.context)
         self.manifests = render_manifests(self.topology, self.options.profile, self.images)
         self.pinned = True
+
+    def saw_workloads(self, items: Sequence[Manifest]) -> None:
+        """Keep the latest listing of devenv's workloads (other kinds are ignored)."""
+        found = {
+            item["metadata"]["name"]: item
+            for item in items
+            if item.get("kind") in ("Deployment", "StatefulSet")
+        }
+        with self.record_lock:
+            self.workloads_seen.update(found)
+
+    @property
+    def through_local_registry(self) -> bool:
+        """Images reach the nodes through the local registry (devenv's kind cluster)."""
+        return self.image_route.kind == "devenv-kind" and self.options.registry
 
     @property
     def kind(self) -> KindCluster:
@@ -180,10 +193,7 @@ class RunContext:
 
     def cluster_uid(self) -> str | None:
         """The cluster's identity (kube-system's UID), or None when it does not answer."""
-        result = self.kubectl.run(
-            "get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}", check=False
-        )
-        return result.stdout.strip() or None if result.returncode == 0 else None
+        return self.kubectl.namespace_uid("kube-system")
 
     def known_uid(self) -> str | None:
         """The cluster's identity, looked up once per run (a recreated cluster invalidates)."""
@@ -219,12 +229,7 @@ def files_digest(paths: Sequence[Path]) -> str:
     return hashed.hexdigest()[:16]
 
 
-def load_record(topology: Topology, context: str) -> dict[str, Any]:
-    """What the last `up` on this context recorded (a fresh record if none)."""
-    return read_record(topology.cluster.name, context) or {"context": context}
-
-
-PARALLEL_PHASES = 4  # phases mostly wait on kubectl, kind and docker: threads suffice
+PARALLEL_PHASES = 6  # phases mostly wait on kubectl, kind and docker: threads suffice
 
 
 def _upstream(phase: Phase, by_name: Mapping[str, Phase]) -> set[str]:
@@ -349,40 +354,25 @@ def _object_key(manifest: Manifest) -> tuple[str, str, str]:
 
 
 def _missing(run: RunContext, manifests: list[Manifest]) -> list[Manifest]:
-    """Which of these objects the cluster no longer has (one `kubectl get` per run).
+    """Which of these objects the cluster no longer has (one listing per run).
     When the cluster cannot be listed, all of them: applying again is harmless."""
+    with run.listing_lock:  # phases check side by side: one lists, the others wait
+        _list_live(run)
+    if run.live is None:  # the cluster could not be listed
+        return manifests
+    return [m for m in manifests if _object_key(m) not in run.live]
+
+
+def _list_live(run: RunContext) -> None:
     if run.live is None:
         # The rendered kinds; the Secrets the data phase makes itself, the enforcer's
         # DaemonSet, the simulators' EndpointSlices (rendered once their address is known).
         made_here = {"Secret", "DaemonSet", "EndpointSlice"}
-        kinds = ",".join(sorted({str(m["kind"]) for m in run.manifests} | made_here))
+        kinds = sorted({str(m["kind"]) for m in run.manifests} | made_here)
         try:
-            items = run.kubectl.get_json(kinds, "-A", "-l", MANAGED_SELECTOR).get("items", [])
+            items = run.kubectl.list_objects(kinds, selector=MANAGED_SELECTOR)
         except ToolError as error:
             run.report(f"cannot list what devenv applied ({error.message}): applying again")
-            return manifests
+            return
         run.live = {_object_key(item) for item in items}
-    return [m for m in manifests if _object_key(m) not in run.live]
-
-
-# What `up` created, which `down` must still remove after a `down --keep-cluster`.
-OWNERSHIP_KEYS = (
-    "context", "created_cluster", "created_registry", "created_namespaces", "started_simulators",
-)  # fmt: skip
-
-
-def forget(topology: Topology, context: str, *, keep_ownership: bool = False) -> None:
-    """Drop the record of ``context`` (after `down` there): the next `up` runs every
-    phase. Records of other contexts are left as they are.
-
-    With keep_ownership (`down --keep-cluster`) the record keeps only what `up`
-    created, so that `up; down --keep-cluster; up; down` still deletes the
-    cluster and the registry the first `up` started."""
-    cluster = topology.cluster.name
-    record = read_record(cluster, context) if keep_ownership else {}
-    kept = {key: record[key] for key in OWNERSHIP_KEYS if key in record}
-    if kept:
-        write_private_json(record_path(cluster, context), kept)
-    else:
-        record_path(cluster, context).unlink(missing_ok=True)
-        forget_context(cluster, context)
+        run.saw_workloads(items)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from devenv.apply.engine import (
@@ -17,7 +18,6 @@ from devenv.apply.engine import (
     PhaseResult,
     RunContext,
     UpOptions,
-    load_record,
     run_phases,
 )
 from devenv.apply.image_routes import ImageRoute, choose_route, context_provider
@@ -25,16 +25,18 @@ from devenv.apply.phases import PHASES
 from devenv.apply.phases.enforcer import choose_enforcer
 from devenv.apply.phases.images import image_refs
 from devenv.apply.phases.preflight import preflight
+from devenv.apply.phases.registry import registry_copies
+from devenv.apply.record import load_record
 from devenv.apply.waiting import is_ready, workloads
-from devenv.errors import ConfigError
-from devenv.render import render_manifests
+from devenv.errors import ConfigError, ToolError
+from devenv.render import Manifest, render_manifests
 from devenv.render.kind_config import GATEWAY_HOST_PORT, REGISTRY_HOST
 from devenv.render.policy_enforcer import ENFORCERS
 from devenv.tools.build import build_images, plan_builds
 from devenv.tools.docker import Docker
 from devenv.tools.kind import kind_clusters, kind_context
 from devenv.tools.kubectl import Kubectl
-from devenv.topology.images import ImageSet
+from devenv.topology.images import HOST_IMAGES, ImageSet, registry_copy_ref
 from devenv.topology.labels import ENVIRONMENT_LABEL, MANAGED_BY
 from devenv.topology.model import Topology
 
@@ -42,6 +44,7 @@ __all__ = [
     "PhaseFailed",
     "PhaseResult",
     "UpOptions",
+    "UpReport",
     "foreign_policies",
     "prepare",
     "prune_policies",
@@ -59,6 +62,13 @@ def prepare(
     images = options.images.with_refs(**{b.plan.name: b.plan.tag for b in built})
     if route.kind == "registry":
         images = push_images(images, [b.plan.name for b in built], route.target, options, report)
+    sources: dict[str, str] = {}
+    if route.kind == "devenv-kind" and options.registry:
+        # Every image the pods run that is held here goes through the local registry.
+        held = Docker().image_ids([images.ref(n) for n in images.refs if n not in HOST_IMAGES])
+        copies = registry_copies(images, held)
+        sources = {copy: images.ref(name) for name, copy in copies.items()}
+        images = images.with_refs(**copies)
     context = options.context or kind_context(topology.cluster.name)
     enforcer, reason = choose_enforcer(
         options.policy_enforcer, existing_cluster=options.context is not None
@@ -73,6 +83,7 @@ def prepare(
         enforcer_reason=reason,
         record=load_record(topology, context),
         image_route=route,
+        registry_sources=sources,
     )
     if route.kind in ("pull", "registry"):
         _require_pullable(run)
@@ -117,10 +128,7 @@ def push_images(
     pushed = {}
     for name in names:
         reference = images.ref(name)
-        path = _repository_path(reference.split("@", 1)[0])
-        if ":" not in path.rsplit("/", 1)[-1]:  # pinned by digest alone: give it a tag
-            path += ":pinned"
-        target = f"{registry}/{path}"
+        target = registry_copy_ref(registry, reference)
         report(f"pushing {name} to {registry}")
         # By image ID: the pinned image itself, even where no local tag names it.
         docker.tag(docker.image_id(reference) or reference, target)
@@ -133,15 +141,6 @@ def push_images(
             )
         pushed[name] = f"{target.rsplit(':', 1)[0]}@{digest}"
     return images.with_refs(**pushed)
-
-
-def _repository_path(reference: str) -> str:
-    """``reference`` without its registry host: localhost:5001/finops-devenv/x:1 ->
-    finops-devenv/x:1; a name without a host (redis:7) stays as it is."""
-    first, _, rest = reference.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return rest
-    return reference
 
 
 def _require_pullable(run: RunContext) -> None:
@@ -170,13 +169,21 @@ def _pullable_elsewhere(repo_digest: str) -> bool:
     return not (host.startswith(("localhost", "127.")) or host == REGISTRY_HOST)
 
 
+@dataclass(frozen=True)
+class UpReport:
+    phases: list[PhaseResult]
+    # devenv's workloads as the run last listed them (for the summary, without
+    # listing them again): by name.
+    workloads: Mapping[str, Manifest]
+
+
 def run_up(
     topology: Topology,
     options: UpOptions,
     *,
     report: Callable[[str], None] = lambda _: None,
     on_phase: Callable[[PhaseResult], None] = lambda _: None,
-) -> list[PhaseResult]:
+) -> UpReport:
     """Preflight, prepare, then every phase; skips those whose inputs did not change."""
     started = time.monotonic()
     _check_options(options)
@@ -184,7 +191,8 @@ def run_up(
     run = prepare(topology, options, report)
     first = PhaseResult("preflight", time.monotonic() - started, skipped=False, detail=detail)
     on_phase(first)
-    return [first, *run_phases(run, PHASES, on_phase, started_at=started)]
+    phases = [first, *run_phases(run, PHASES, on_phase, started_at=started)]
+    return UpReport(phases, dict(run.workloads_seen))
 
 
 def _check_options(options: UpOptions) -> None:
@@ -199,9 +207,13 @@ def _check_options(options: UpOptions) -> None:
         )
 
 
-def summary_rows(topology: Topology, context: str) -> list[Mapping[str, Any]]:
-    """component, namespace, zone, ready, URL: the table `up` ends with."""
-    found = workloads(Kubectl(context))
+def summary_rows(
+    topology: Topology, context: str, known: Mapping[str, Manifest] | None = None
+) -> list[Mapping[str, Any]]:
+    """component, namespace, zone, ready, URL: the table `up` ends with; from the
+    workloads the run last listed when it knows them all, else listed now."""
+    every = all(component in (known or {}) for component in topology.components)
+    found = known if known is not None and every else workloads(Kubectl(context))
     rows: list[Mapping[str, Any]] = []
     for component in topology.components.values():
         workload = found.get(component.name)
@@ -228,14 +240,24 @@ def foreign_policies(topology: Topology, context: str) -> list[str]:
     devenv did not create: policies only add, so each may open a hole that the
     zone rules do not have (`devenv policy --live` names what it opens)."""
     kubectl = Kubectl(context)
+    try:  # one call where the cluster may be listed across namespaces
+        listed = kubectl.list_objects(["NetworkPolicy"])
+    except ToolError:  # namespace rights only
+        listed = [
+            policy
+            for namespace in topology.namespaces
+            for policy in kubectl.list_objects(["NetworkPolicy"], namespace=namespace)
+        ]
     found = []
-    for namespace in topology.namespaces:
-        listed = kubectl.get_json("networkpolicies", "-n", namespace).get("items", [])
-        for policy in listed:
-            labels = policy["metadata"].get("labels") or {}
-            if labels.get(ENVIRONMENT_LABEL) != MANAGED_BY[ENVIRONMENT_LABEL]:
-                found.append(f"{namespace}/{policy['metadata']['name']}")
-    return found
+    for policy in listed:
+        metadata = policy["metadata"]
+        labels = metadata.get("labels") or {}
+        if (
+            metadata.get("namespace") in topology.namespaces
+            and labels.get(ENVIRONMENT_LABEL) != MANAGED_BY[ENVIRONMENT_LABEL]
+        ):
+            found.append(f"{metadata['namespace']}/{metadata['name']}")
+    return sorted(found)
 
 
 def prune_policies(context: str, names: Sequence[str]) -> None:

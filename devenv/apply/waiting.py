@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+WAKE_BOUND_SECONDS = 3.0  # with a watch: the longest a wait sleeps between looks
 
 
 def poll(
@@ -37,10 +38,14 @@ def poll(
     interval: float,
     on_timeout: Callable[[], Exception],
     stop: threading.Event | None = None,
+    wake: threading.Event | None = None,
 ) -> T:
     """Call ``attempt`` until it returns something other than None; past ``timeout``
     seconds raise what ``on_timeout`` makes; once ``stop`` is set, KeyboardInterrupt
-    (the run was interrupted while this phase waited in its thread)."""
+    (the run was interrupted while this phase waited in its thread). Between
+    attempts it waits ``interval``, or, given ``wake`` (a watch's), until that is
+    set (``interval`` then only bounds how long a missed change can go unseen:
+    a watch may lapse)."""
     deadline = time.monotonic() + timeout
     stop = stop or threading.Event()  # never set: waits out the interval
     while not stop.is_set():
@@ -49,8 +54,19 @@ def poll(
             return outcome
         if time.monotonic() >= deadline:
             raise on_timeout()
-        stop.wait(interval)
+        _sleep(stop, wake, interval if wake is None else WAKE_BOUND_SECONDS)
     raise KeyboardInterrupt
+
+
+def _sleep(stop: threading.Event, wake: threading.Event | None, seconds: float) -> None:
+    """Until ``seconds`` pass, ``stop`` is set or ``wake`` is (checked every 0.1 s)."""
+    if wake is None:
+        stop.wait(seconds)
+        return
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not stop.is_set():
+        if wake.wait(0.1):
+            return
 
 
 def poll_phase(
@@ -74,8 +90,8 @@ def poll_phase(
 
 def workloads(kubectl: Kubectl) -> dict[str, Manifest]:
     """devenv's Deployments and StatefulSets by name, in one call."""
-    items = kubectl.get_json("deployments,statefulsets", "-A", "-l", MANAGED_SELECTOR)
-    return {item["metadata"]["name"]: item for item in items.get("items", [])}
+    items = kubectl.list_objects(["Deployment", "StatefulSet"], selector=MANAGED_SELECTOR)
+    return {item["metadata"]["name"]: item for item in items}
 
 
 def is_ready(workload: Manifest) -> bool:
@@ -91,20 +107,42 @@ def is_ready(workload: Manifest) -> bool:
     )
 
 
+POLL_SECONDS = 1.0  # between looks when nothing is watched (kubectl only)
+PULL_CHECK_SECONDS = 3.0  # between looks at the pods' pull errors, changes or not
+
+
 def wait_ready(run: RunContext, phase: str, names: list[str]) -> None:
-    """Until every named component's workload is rolled out and ready."""
+    """Until every named component's workload is rolled out and ready: looked at
+    again as soon as a watch reports a change (every second without one), naming
+    what it still waits for."""
+    stop = threading.Event()
+    changed = run.kubectl.watch_changes(["Deployment", "StatefulSet"], MANAGED_SELECTOR, stop)
+    try:
+        _wait_ready(run, phase, names, changed)
+    finally:
+        stop.set()
+
+
+def _wait_ready(
+    run: RunContext, phase: str, names: list[str], changed: threading.Event | None
+) -> None:
     pending = list(names)
-    polls = 0
+    last_pull_check = time.monotonic()
 
     def all_ready() -> bool | None:
-        nonlocal pending, polls
+        nonlocal pending, last_pull_check
+        if changed is not None:
+            changed.clear()  # before listing: a change after it wakes the next look
         found = workloads(run.kubectl)
+        run.saw_workloads(list(found.values()))
         pending = [n for n in names if n not in found or not is_ready(found[n])]
         if not pending:
             return True
-        polls += 1
-        if polls % PULL_CHECK_EVERY:
+        more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
+        run.report(f"{phase}: waiting for {', '.join(pending[:3])}{more}")
+        if time.monotonic() - last_pull_check < PULL_CHECK_SECONDS:
             return None
+        last_pull_check = time.monotonic()
         # Waiting cannot fix an image that does not exist or may not be pulled.
         hopeless = hopeless_pull(run.kubectl)
         if hopeless is not None:
@@ -128,8 +166,8 @@ def wait_ready(run: RunContext, phase: str, names: list[str]) -> None:
         )
 
     poll(
-        all_ready, timeout=run.options.timeout, interval=1, on_timeout=not_ready,
-        stop=run.interrupted,
+        all_ready, timeout=run.options.timeout, interval=POLL_SECONDS, on_timeout=not_ready,
+        stop=run.interrupted, wake=changed,
     )  # fmt: skip
 
 
@@ -140,7 +178,6 @@ _HOPELESS = re.compile(
     r"|invalid reference format|ErrImageNeverPull",
     re.IGNORECASE,
 )
-PULL_CHECK_EVERY = 3  # polls (seconds) between looks at the pods' pull errors
 _LOOPBACK_IMAGE = re.compile(r"(localhost|127\.\d+\.\d+\.\d+)(:\d+)?/")
 _PULL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 PULL_HINT = (
@@ -161,7 +198,7 @@ def hopeless_pull(kubectl: Kubectl) -> HopelessPull | None:
     workloads make carries the part-of label); None also when pods cannot be listed
     across namespaces (namespace rights only): then the wait's timeout decides."""
     try:
-        pods = kubectl.get_json("pods", "-A", "-l", PART_OF_SELECTOR).get("items", [])
+        pods = kubectl.list_objects(["Pod"], selector=PART_OF_SELECTOR)
     except ToolError:
         return None
     return unrecoverable_pull(pods)

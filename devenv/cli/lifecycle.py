@@ -43,7 +43,7 @@ def _phase_line(result: PhaseResult) -> str:
     mark = "[dim]·[/]" if result.skipped else "[green]✓[/]"
     state = "skipped, unchanged" if result.skipped else result.detail
     end = result.started + result.seconds
-    return f"{mark} {result.name:<10} {result.started:6.1f}s → {end:6.1f}s  {state}"
+    return f"{mark} {result.name:<12} {result.started:6.1f}s → {end:6.1f}s  {state}"
 
 
 def up_command(
@@ -154,12 +154,13 @@ def up_command(
         mirror=mirror,
     )
     with err_console.status("devenv up") as status:
-        results = run_up(
+        outcome = run_up(
             loaded,
             options,
             report=status.update,
             on_phase=lambda result: err_console.print(_phase_line(result)),
         )
+    results = outcome.phases
     # Phases overlap: the run took as long as its last phase ran to.
     total = max((r.started + r.seconds for r in results), default=0.0)
     skipped = sum(r.skipped for r in results)
@@ -176,7 +177,7 @@ def up_command(
             " (each may open what the zone rules block: `devenv policy --live` names it;"
             " `devenv up --prune` removes them)"
         )
-    rows = summary_rows(loaded, target)
+    rows = summary_rows(loaded, target, outcome.workloads)
     if as_json:
         timings = [
             {
@@ -274,12 +275,20 @@ def down_command(
     keep_cluster: Annotated[
         bool, typer.Option("--keep-cluster", help="Remove the environment, keep the kind cluster.")
     ] = False,
+    purge: Annotated[
+        bool,
+        typer.Option(
+            "--purge",
+            help="Also remove the local registry devenv started (the image cache the next"
+            " `up` would push nothing to).",
+        ),
+    ] = False,
 ) -> None:
-    """Remove exactly what `devenv up` created."""
+    """Remove exactly what `devenv up` created (the local registry stays, as a cache)."""
     from devenv.apply.down import run_down
 
     loaded = load(topology, "dev")
-    for line in run_down(loaded, context=context, keep_cluster=keep_cluster):
+    for line in run_down(loaded, context=context, keep_cluster=keep_cluster, purge=purge):
         err_console.print(line)
 
 

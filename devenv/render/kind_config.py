@@ -30,6 +30,14 @@ _REGISTRY_PATCH = (
 )
 
 
+# The kubelet pulls images one at a time by default: the data layer, OpenBao and
+# the stubs would wait on each other's pulls from the local registry.
+_KUBELET_PATCH = (
+    "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+    "serializeImagePulls: false"
+)
+
+
 def render_kind_config(
     topology: Topology, images: ImageSet, *, disable_default_cni: bool = False
 ) -> dict[str, Any]:
@@ -57,6 +65,7 @@ def render_kind_config(
         "name": cluster.name,
         "networking": networking,
         "containerdConfigPatches": [_REGISTRY_PATCH],
+        "kubeadmConfigPatches": [_KUBELET_PATCH],
         "nodes": [
             {
                 "role": "control-plane",

@@ -85,7 +85,7 @@ def render_openbao(context: RenderContext, component: ComponentSpec) -> list[Man
             {"name": "SKIP_SETCAP", "value": "true"},
         ],
         "ports": container_ports(component),
-        "readinessProbe": probe_timing(health, period=5, timeout=3, failures=2),
+        "readinessProbe": probe_timing(health, period=2, timeout=3, failures=3),
         "livenessProbe": probe_timing(health, period=10, timeout=3, failures=6),
         "resources": context.sizing(component).container.as_resources(),
         "securityContext": RESTRICTED_CONTAINER,
@@ -178,7 +178,8 @@ def render_injector(context: RenderContext, component: ComponentSpec) -> list[Ma
         "ports": container_ports(component),
         "livenessProbe": health,
         "readinessProbe": health,
-        "startupProbe": {**health, "periodSeconds": 5, "failureThreshold": 12},
+        # Probed every second while it starts (it serves within about 2 s), for a minute.
+        "startupProbe": {**health, "periodSeconds": 1, "failureThreshold": 60},
         "resources": context.sizing(component).container.as_resources(),
         "securityContext": RESTRICTED_CONTAINER,
     }

@@ -188,9 +188,9 @@ def render_stub(context: RenderContext, component: ComponentSpec) -> list[Manife
         ],
         "ports": container_ports(component),
         "livenessProbe": _http_probe(component, "/health", 10, 6),
-        # A stub answers /ready 0.3 s after it starts: probed every 2 s (not 5), a new
-        # pod joins its Service within about 2 s of starting.
-        "readinessProbe": _http_probe(component, "/ready", 2, 3),
+        # A stub answers /ready 0.3 s after it starts: probed every second (not 5), a
+        # new pod joins its Service within about a second of starting.
+        "readinessProbe": _http_probe(component, "/ready", 1, 5),
         "resources": sizing.container.as_resources(),
         "securityContext": RESTRICTED_CONTAINER,
         "volumeMounts": mounts,

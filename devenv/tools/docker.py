@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from devenv.tools.process import run
@@ -105,9 +106,29 @@ class Docker:
             timeout=300,
         )  # fmt: skip
 
-    def remove(self, name: str) -> None:
-        """Remove a container if it exists (running or not)."""
-        run(["docker", "rm", "-f", name], check=False, timeout=60)
+    def remove(self, name: str, *, volumes: bool = False) -> None:
+        """Remove a container if it exists (running or not); with ``volumes``, its
+        anonymous volumes too (a registry's storage)."""
+        run(["docker", "rm", "-f", *(["-v"] if volumes else []), name], check=False, timeout=60)
+
+    def container_id(self, name: str) -> str | None:
+        """A running container's ID; None when it is not running."""
+        template = "{{if .State.Running}}{{.Id}}{{end}}"
+        result = run(["docker", "inspect", "-f", template, name], check=False, timeout=30)
+        return (result.stdout.strip() or None) if result.returncode == 0 else None
+
+    def label(self, name: str, key: str) -> str | None:
+        """A container's label value; None without that label or that container."""
+        template = f'{{{{index .Config.Labels "{key}"}}}}'
+        result = run(["docker", "inspect", "-f", template, name], check=False, timeout=30)
+        value = result.stdout.strip()
+        return value if result.returncode == 0 and value not in ("", "<no value>") else None
+
+    def image_ids(self, references: Sequence[str]) -> dict[str, str]:
+        """Each reference the engine holds, with its image ID (looked up side by side)."""
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            found = dict(zip(references, pool.map(self.image_id, references), strict=True))
+        return {ref: image_id for ref, image_id in found.items() if image_id is not None}
 
     def fill_volume(
         self, volume: str, image: str, files: Mapping[str, str], *, uid: int, mode: int = 0o400
@@ -156,13 +177,20 @@ class Docker:
         return (result.stdout.strip() or None) if result.returncode == 0 else None
 
     def exec(
-        self, name: str, argv: Sequence[str], *, input_text: str | None = None, check: bool = True
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        input_text: str | None = None,
+        check: bool = True,
+        timeout: float = 60,
     ) -> str | None:
         """Run a command in a container; its output, or None when it failed and not ``check``."""
         flags = ["-i"] if input_text is not None else []
         result = run(
-            ["docker", "exec", *flags, name, *argv], input_text=input_text, check=check, timeout=60
-        )
+            ["docker", "exec", *flags, name, *argv],
+            input_text=input_text, check=check, timeout=timeout,
+        )  # fmt: skip
         return result.stdout if result.returncode == 0 else None
 
     def logs(self, name: str, *, tail: int = 2000) -> str:

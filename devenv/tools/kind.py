@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from devenv.errors import ToolMissing
@@ -51,8 +52,9 @@ class KindCluster:
     def nodes(self) -> list[str]:
         return run(["kind", "get", "nodes", "--name", self.name], timeout=60).stdout.split()
 
-    def load(self, image: str) -> None:
-        run(["kind", "load", "docker-image", "--name", self.name, image], timeout=900)
+    def load(self, images: Sequence[str]) -> None:
+        """Load images in one archive (the layers they share are sent once)."""
+        run(["kind", "load", "docker-image", "--name", self.name, *images], timeout=900)
 
     def node_has_image(self, image_id: str) -> bool:
         """Is this exact image (by ID) already in every node's containerd?"""

@@ -9,15 +9,18 @@ import ipaddress
 import json
 import re
 import select
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from devenv.errors import CommandFailed, ToolError
+from devenv.tools.kube_api import KubeApi
 from devenv.tools.process import Result, run, spawn
 
 __all__ = ["Kubectl", "as_manifest", "listed_objects"]
 
+WATCH_SECONDS = 30  # how long one watch request lasts before the next one starts
 _FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+)")
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -67,6 +70,59 @@ class Kubectl:
         data: dict[str, Any] = json.loads(result.stdout)
         return data
 
+    def list_objects(
+        self, kinds: Sequence[str], *, namespace: str | None = None, selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The objects of these kinds (in ``namespace``, else in all), each with its
+        kind: read straight from the API server where the kubeconfig's credentials
+        allow (``devenv.tools.kube_api``: no process, about 10 ms a kind), else by
+        `kubectl get`."""
+        api = KubeApi.for_context(self.context)
+        if api is not None and all(KubeApi.knows(kind) for kind in kinds):
+            return api.of_kinds(kinds, namespace=namespace, selector=selector)
+        scope = ["-n", namespace] if namespace else ["-A"]
+        labels = ["-l", selector] if selector else []
+        return listed_objects(self.get_json(",".join(kinds), *scope, *labels))
+
+    def watch_changes(
+        self, kinds: Sequence[str], selector: str, stop: threading.Event
+    ) -> threading.Event | None:
+        """An event set whenever an object of these kinds (with ``selector``, in every
+        namespace) changes: a watch on the API server, a thread per kind, until
+        ``stop``. None when only kubectl can read this cluster (then callers poll)."""
+        api = KubeApi.for_context(self.context)
+        if api is None:
+            return None
+        changed = threading.Event()
+
+        def follow(kind: str) -> None:
+            while not stop.is_set():
+                try:
+                    for _ in api.watch(kind, selector=selector, seconds=WATCH_SECONDS):
+                        changed.set()
+                        if stop.is_set():
+                            return
+                except ToolError:  # the caller's own reading reports what is wrong
+                    stop.wait(1.0)
+
+        for kind in kinds:
+            threading.Thread(target=follow, args=(kind,), daemon=True, name=f"watch-{kind}").start()
+        return changed
+
+    def namespace_uid(self, name: str) -> str | None:
+        """A namespace's UID (kube-system's is the cluster's identity); None when the
+        cluster does not answer or has no such namespace."""
+        api = KubeApi.for_context(self.context)
+        if api is not None:
+            try:
+                return str(api.get("Namespace", name)["metadata"]["uid"])
+            except ToolError:
+                return None
+        result = self.run(
+            "get", "namespace", name, "-o", "jsonpath={.metadata.uid}", check=False
+        )  # fmt: skip
+        return result.stdout.strip() or None if result.returncode == 0 else None
+
     def read_namespaces(
         self, namespaces: Sequence[str], *, containing: Sequence[str]
     ) -> list[dict[str, Any]]:
@@ -85,7 +141,7 @@ class Kubectl:
 
     def node_addresses(self) -> list[ipaddress.IPv4Address]:
         """Every node's InternalIP (IPv4): where the kubelet and the API server connect from."""
-        nodes = self.get_json("nodes").get("items", [])
+        nodes = self.list_objects(["Node"])
         found = []
         for node in nodes:
             for entry in node.get("status", {}).get("addresses", []):

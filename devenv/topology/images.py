@@ -22,11 +22,13 @@ from devenv.errors import ImageOverrideError
 from devenv.yamlio import load_mapping, parse_mapping
 
 __all__ = [
+    "HOST_IMAGES",
     "CatalogImage",
     "ImageSet",
     "catalog",
     "env_var_for",
     "is_digest_pinned",
+    "registry_copy_ref",
     "resolve_images",
 ]
 
@@ -77,6 +79,26 @@ def env_var_for(name: str) -> str:
 
 def is_digest_pinned(ref: str) -> bool:
     return bool(_DIGEST.search(ref))
+
+
+# Images devenv runs outside the pods: the node, the registry, the stubs' build base.
+HOST_IMAGES = frozenset({"kind-node", "registry", "python"})
+
+
+def registry_copy_ref(registry: str, ref: str) -> str:
+    """Where a copy of ``ref`` goes in ``registry``: its repository path without its
+    own host, and its tag; a digest pin becomes part of the tag (a registry gives a
+    pushed image its own digest): docker.io/library/redis:7@sha256:ab12.. ->
+    REGISTRY/library/redis:7-ab12..(12 hex); finops-ci/redis:7 -> REGISTRY/finops-ci/redis:7."""
+    name, _, pinned = ref.partition("@")
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        name = rest  # without its registry host; a name without one (redis:7) stays
+    repository, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
+    if pinned:
+        short = pinned.removeprefix("sha256:")[:12]
+        tag = f"{tag}-{short}" if tag else f"pinned-{short}"
+    return f"{registry}/{repository}:{tag or 'latest'}"
 
 
 @cache

@@ -1,6 +1,7 @@
 """Unit tests are hermetic: a developer's or CI's DEVENV_* settings do not leak
 in, and nothing reads or writes their real state (~/.local/state/finops-devenv:
-the credentials and certificate their `devenv up` uses)."""
+the credentials and certificate their `devenv up` uses), nor their kubeconfig
+(devenv would read a running cluster's API server straight from it)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from devenv.tools.kube_api import KubeApi
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +20,8 @@ def _no_devenv_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    KubeApi.for_context.cache_clear()
 
 
 @pytest.fixture

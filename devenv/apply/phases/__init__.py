@@ -15,6 +15,8 @@ from devenv.apply.phases import (
     images,
     namespaces,
     openbao,
+    prefetch,
+    registry,
     secrets,
     simulators,
     stubs,
@@ -24,17 +26,21 @@ from devenv.apply.phases import (
 __all__ = ["PHASES"]
 
 # Each lists the phases it needs; a phase starts as soon as they are done, beside
-# any other that is ready (images load while simulators, namespaces and secrets
-# are made; the data layer and OpenBao come up together).
+# any other that is ready (images are pushed to the local registry while kind
+# creates the node; simulators, namespaces and secrets are made while the node
+# joins the registry; the data layer and OpenBao come up together).
 PHASES: list[Phase] = [
     cluster.PHASE,
+    registry.PHASE,
     images.PHASE,
+    prefetch.PHASE,
     enforcer.PHASE,
     simulators.PHASE,
     namespaces.PHASE,
     secrets.PHASE,
     data.PHASE,
     openbao.PHASE,
+    stubs.OBJECTS_PHASE,
     stubs.PHASE,
     wait.PHASE,
 ]

@@ -1,6 +1,7 @@
 """Phase cluster: the kind cluster (created, reused, or recreated when its
-containers stopped), the add-on manifests, Ready nodes, and the local registry
-wired into the nodes. With ``--context``: only the add-ons and the nodes."""
+containers stopped), the add-on manifests and Ready nodes. With ``--context``:
+only the add-ons and the nodes. (The local registry starts beside it: phase
+registry; the images phase wires it into the nodes.)"""
 
 from __future__ import annotations
 
@@ -9,13 +10,7 @@ from pathlib import Path
 
 from devenv.apply.engine import Phase, RunContext, digest, files_digest
 from devenv.apply.waiting import poll_phase
-from devenv.render.kind_config import (
-    REGISTRY_NAME,
-    REGISTRY_PORT,
-    render_kind_config,
-    render_registry_hosting,
-)
-from devenv.tools.registry import ensure_registry
+from devenv.render.kind_config import render_kind_config
 from devenv.yamlio import dump_documents
 
 __all__ = ["PHASE"]
@@ -76,11 +71,6 @@ def _execute(run: RunContext) -> str:
         problem=f"nodes not Ready after {options.timeout:.0f}s",
         next_command=f"kubectl --context {run.context} describe nodes",
     )  # fmt: skip
-    if options.context is None and options.registry:
-        if ensure_registry(run.images.ref("registry"), run.kind):
-            run.remember("created_registry", True)
-        run.kubectl.apply(dump_documents([render_registry_hosting()]))
-        detail += f", registry {REGISTRY_NAME} on localhost:{REGISTRY_PORT}"
     run.uid = run.cluster_uid()
     run.remember("cluster_uid", run.uid)
     run.uid_looked_up = True

@@ -1,18 +1,21 @@
 """Phase images: every image built or held here reaches the cluster's nodes, by
 the route its context gives (``devenv.apply.image_routes``): devenv's kind
-cluster through the local registry (only missing layers travel) or `kind
-load`; another kind cluster by `kind load`; k3d and minikube by their own
-import commands; Docker Desktop already has them. Images pushed with
+cluster through the local registry (the registry phase pushed them while kind
+created the node; here the registry joins the node's network), or `kind load`
+with ``--no-registry``; another kind cluster by `kind load`; k3d and minikube by
+their own import commands; Docker Desktop already has them. Images pushed with
 `--push-to` were pushed before rendering, to be deployed by digest."""
 
 from __future__ import annotations
 
 from devenv.apply.engine import Phase, RunContext, digest
-from devenv.render.kind_config import REGISTRY_HOST
+from devenv.render.kind_config import REGISTRY_HOST, render_registry_hosting
 from devenv.render.policy_enforcer import render_policy_enforcer
 from devenv.tools.docker import Docker
 from devenv.tools.kind import KindCluster
 from devenv.tools.local_clusters import k3d_import, minikube_load
+from devenv.tools.registry import registry_id, wire_registry
+from devenv.yamlio import dump_documents
 
 __all__ = ["PHASE", "image_refs"]
 
@@ -29,33 +32,29 @@ def image_refs(run: RunContext) -> list[str]:
 
 
 def _inputs(run: RunContext) -> str:
-    return digest(image_refs(run), run.image_route, run.record.get("cluster_uid"))
+    wired = registry_id() if run.through_local_registry else None
+    return digest(image_refs(run), run.image_route, run.record.get("cluster_uid"), wired)
 
 
 def _into_kind(run: RunContext, cluster: KindCluster, local: list[str]) -> str:
     docker = Docker()
-    loaded = pushed = 0
-    for ref in local:
-        on_devenv_registry = run.image_route.kind == "devenv-kind" and run.options.registry
-        if on_devenv_registry and ref.startswith(f"{REGISTRY_HOST}/"):
-            # Only the layers the registry lacks travel; the node pulls from it.
-            run.report(f"pushing {ref} to the local registry")
-            docker.push(ref)
-            pushed += 1
-        elif not cluster.node_has_image(docker.image_id(ref) or ""):
-            run.report(f"loading {ref} into kind cluster {cluster.name}")
-            cluster.load(ref)
-            loaded += 1
-    if run.image_route.kind == "devenv-kind":
-        return f"{pushed} image(s) pushed to the local registry, {loaded} loaded into the node"
-    return f"{loaded} image(s) loaded into kind cluster {cluster.name} (kind load)"
+    missing = [ref for ref in local if not cluster.node_has_image(docker.image_id(ref) or "")]
+    if missing:
+        run.report(f"loading {len(missing)} image(s) into kind cluster {cluster.name}")
+        cluster.load(missing)  # one archive: layers the images share travel once
+    return f"{len(missing)} image(s) loaded into kind cluster {cluster.name} (kind load)"
 
 
 def _execute(run: RunContext) -> str:
     route = run.image_route
+    if run.through_local_registry:
+        wire_registry(run.kind)
+        run.kubectl.apply(dump_documents([render_registry_hosting()]))
+        pulled = sum(ref.startswith(f"{REGISTRY_HOST}/") for ref in image_refs(run))
+        return f"the node pulls {pulled} image(s) from the local registry {REGISTRY_HOST}"
     docker = Docker()
     # What the nodes cannot pull: images held here (built, or stand-ins), not elsewhere.
-    local = [ref for ref in image_refs(run) if docker.image_id(ref) is not None]
+    local = sorted(docker.image_ids(image_refs(run)))
     if route.kind in ("devenv-kind", "kind"):
         return _into_kind(run, KindCluster(route.target), local)
     if route.kind == "k3d":
@@ -70,4 +69,4 @@ def _execute(run: RunContext) -> str:
     return route.describe()
 
 
-PHASE = Phase("images", _execute, _inputs, needs=("cluster",))
+PHASE = Phase("images", _execute, _inputs, needs=("cluster", "registry"))

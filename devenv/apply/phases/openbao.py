@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from devenv.apply.engine import Phase, RunContext, digest
 from devenv.apply.waiting import is_ready, poll_phase, wait_ready, workloads
-from devenv.errors import DevenvError
+from devenv.errors import DevenvError, ToolError
 from devenv.render import Manifest
 from devenv.secrets.bootstrap import bootstrap
 from devenv.secrets.connection import credentials_path, dev_credentials, openbao_session
@@ -34,13 +34,18 @@ def openbao_instance(topology: Topology, kubectl: Kubectl) -> str:
     memory: a new pod or a restarted container starts empty, so the phase (and its
     bootstrap) must run again. Empty before OpenBao exists."""
     openbao = topology.components["openbao"]
-    result = kubectl.run(
-        "get", "pods", "-n", openbao.namespace, "-l", component_selector(openbao.name),
-        "-o", "jsonpath={range .items[*]}{.metadata.uid}/"
-        "{.status.containerStatuses[*].restartCount} {end}",
-        check=False,
-    )  # fmt: skip
-    return result.stdout.strip() if result.returncode == 0 else ""
+    try:
+        pods = kubectl.list_objects(
+            ["Pod"], namespace=openbao.namespace, selector=component_selector(openbao.name)
+        )
+    except ToolError:
+        return ""
+    instances = []
+    for pod in pods:
+        statuses = pod.get("status", {}).get("containerStatuses", [])
+        restarts = " ".join(str(status.get("restartCount", 0)) for status in statuses)
+        instances.append(f"{pod['metadata']['uid']}/{restarts}")
+    return " ".join(instances)
 
 
 def _ready_instance(topology: Topology, kubectl: Kubectl) -> str | None:

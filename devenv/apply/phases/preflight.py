@@ -8,6 +8,7 @@ phase of the engine: `up` reports it as the first line all the same.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from devenv.apply.engine import UpOptions
 from devenv.errors import ConfigError
@@ -20,14 +21,20 @@ __all__ = ["preflight"]
 
 def preflight(options: UpOptions, report: Callable[[str], None] = lambda _: None) -> str:
     require_program("docker")  # the stub images are built on every path
-    engine = Docker().info()  # DaemonDown, with how to start it, when none answers
-    if not options.registry and not options.context and containerd_store(engine):
-        raise ConfigError(
-            "--no-registry: Docker uses the containerd image store here, where `kind load`"
-            " is broken (kind #3795)",
-            hint="drop --no-registry: `devenv up` then sends images through its local registry",
-        )
-    # An existing cluster needs no kind.
-    for tool in ("kubectl", *(() if options.context else ("kind",))):
-        ensure_tool(tool, allow_install=options.install_tools, report=report)
+    # An existing cluster needs no kind. Each check waits on a program: side by side.
+    tools = ("kubectl", *(() if options.context else ("kind",)))
+    with ThreadPoolExecutor(max_workers=len(tools)) as pool:
+        ensured = [
+            pool.submit(ensure_tool, tool, allow_install=options.install_tools, report=report)
+            for tool in tools
+        ]
+        engine = Docker().info()  # DaemonDown, with how to start it, when none answers
+        if not options.registry and not options.context and containerd_store(engine):
+            raise ConfigError(
+                "--no-registry: Docker uses the containerd image store here, where `kind load`"
+                " is broken (kind #3795)",
+                hint="drop --no-registry: `devenv up` then sends images through its local registry",
+            )
+        for tool in ensured:
+            tool.result()
     return "tools and engine answer"

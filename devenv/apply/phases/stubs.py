@@ -1,6 +1,8 @@
-"""Phase stubs: the stub services, and on a kind cluster the EndpointSlice
-that leads each simulator's selector-less Service to the simulator (started
-by the simulators phase, outside the cluster on the kind network)."""
+"""Phases stub-objects and stubs: the stub services' Services, service accounts
+and the rest as soon as their namespaces exist (and, on a kind cluster, the
+EndpointSlice that leads each simulator's selector-less Service to the
+simulator, started by the simulators phase outside the cluster on the kind
+network); their Deployments, whose pods the injector must see, once it serves."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ from devenv.render.objects import component_of
 from devenv.render.simulators import render_simulator_endpoints
 from devenv.topology.labels import SIMULATES_LABEL
 
-__all__ = ["PHASE"]
+__all__ = ["OBJECTS_PHASE", "PHASE"]
 
 
-def _manifests(run: RunContext) -> list[Manifest]:
+def _all(run: RunContext) -> list[Manifest]:
     run.pin_to_environment()
     stubs = {c.name for c in run.topology.components.values() if c.is_stub}
     return [
@@ -22,6 +24,14 @@ def _manifests(run: RunContext) -> list[Manifest]:
             lambda m: component_of(m) in stubs or SIMULATES_LABEL in m["metadata"].get("labels", {})
         ),
     ]
+
+
+def _objects(run: RunContext) -> list[Manifest]:
+    return [m for m in _all(run) if m["kind"] != "Deployment"]
+
+
+def _deployments(run: RunContext) -> list[Manifest]:
+    return [m for m in _all(run) if m["kind"] == "Deployment"]
 
 
 def _simulator_endpoints(run: RunContext) -> list[Manifest]:
@@ -33,16 +43,26 @@ def _simulator_endpoints(run: RunContext) -> list[Manifest]:
     ]
 
 
-def _execute(run: RunContext) -> str:
-    manifests = _manifests(run)
-    run.apply("stubs", manifests)
-    deployments = sum(m["kind"] == "Deployment" for m in manifests)
+def _apply_objects(run: RunContext) -> str:
+    manifests = _objects(run)
+    run.apply("stub-objects", manifests)
     simulators = sum(m["kind"] == "EndpointSlice" for m in manifests)
-    return f"{deployments} stub deployments applied, {simulators} simulator(s) outside the cluster"
+    return f"{len(manifests)} objects, {simulators} simulator(s) outside the cluster"
 
 
+def _apply_deployments(run: RunContext) -> str:
+    manifests = _deployments(run)
+    run.apply("stubs", manifests)
+    return f"{len(manifests)} stub deployments applied"
+
+
+OBJECTS_PHASE = Phase(
+    "stub-objects", _apply_objects, lambda run: digest(_objects(run)), _objects,
+    needs=("namespaces",),
+)  # fmt: skip
 # After OpenBao: the injector must serve before the first stub pod is created
 # (its webhook fails open, and a pod created then would run without its agent).
 PHASE = Phase(
-    "stubs", _execute, lambda run: digest(_manifests(run)), _manifests, needs=("openbao",)
-)
+    "stubs", _apply_deployments, lambda run: digest(_deployments(run)), _deployments,
+    needs=("openbao", "stub-objects"),
+)  # fmt: skip

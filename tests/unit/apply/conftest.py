@@ -31,9 +31,20 @@ class ClusterDouble:
             raise ToolError(self.refuse_listing)
         return {"items": [{"kind": m["kind"], "metadata": dict(m["metadata"])} for m in self.live]}
 
+    def list_objects(self, kinds: list[str], **_: object) -> list[dict[str, Any]]:
+        if kinds == ["Node"]:
+            nodes: list[dict[str, Any]] = self.get_json("nodes")["items"]
+            return nodes
+        if kinds == ["Pod"]:
+            uid, restarts = self.openbao_pod.split("/")
+            statuses = [{"restartCount": int(restarts)}]
+            return [
+                {"kind": "Pod", "metadata": {"uid": uid}, "status": {"containerStatuses": statuses}}
+            ]
+        listed: list[dict[str, Any]] = self.get_json(",".join(kinds))["items"]
+        return listed
+
     def run(self, *args: str, check: bool = True, timeout: float = 30) -> Result:
-        if args[:2] == ("get", "pods"):
-            return Result(("kubectl", *args), 0, self.openbao_pod + " ", "")
         raise AssertionError(f"unexpected kubectl {' '.join(args)}")
 
 
@@ -41,5 +52,7 @@ class ClusterDouble:
 def cluster(monkeypatch: pytest.MonkeyPatch) -> ClusterDouble:
     double = ClusterDouble()
     monkeypatch.setattr(Kubectl, "get_json", lambda _, *args: double.get_json(*args))
+    monkeypatch.setattr(Kubectl, "list_objects", lambda _, kinds, **kw: double.list_objects(kinds))
+    monkeypatch.setattr(Kubectl, "watch_changes", lambda *_: None)  # the waits poll
     monkeypatch.setattr(Kubectl, "run", lambda _, *args, **kw: double.run(*args, **kw))
     return double

@@ -13,7 +13,8 @@ from pytest_subprocess import FakeProcess
 from devenv.apply.addresses import pinned_to_environment
 from devenv.topology.model import Topology
 
-GET_NODES = ["/usr/bin/kubectl", "--context", "shared-dev", "get", "nodes", "-o", "json"]
+# shared-dev is not in any kubeconfig here: devenv reads through kubectl.
+GET_NODES = ["/usr/bin/kubectl", "--context", "shared-dev", "get", "Node", "-A", "-o", "json"]
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +25,7 @@ def _programs(programs_in_usr_bin: None) -> None:
 def test_the_nodes_addresses_when_they_can_be_listed(fp: FakeProcess, topology: Topology) -> None:
     node = {"status": {"addresses": [{"type": "InternalIP", "address": "10.1.0.7"},
                                      {"type": "InternalIP", "address": "fd00::7"}]}}  # fmt: skip
-    fp.register(GET_NODES, stdout=json.dumps({"items": [node]}))
+    fp.register(GET_NODES, stdout=json.dumps({"kind": "List", "items": [node]}))
     pinned = pinned_to_environment(topology, "shared-dev")
     assert pinned.cluster.node_networks == (ipaddress.IPv4Network("10.1.0.7/32"),)
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from devenv.apply.engine import Phase, RunContext, UpOptions, can_skip, forget
+from devenv.apply.engine import Phase, RunContext, UpOptions, can_skip
 from devenv.apply.image_routes import ImageRoute
 from devenv.apply.phases import PHASES
+from devenv.apply.record import forget
 from devenv.render import render_manifests
 from devenv.state import (
     environment_context,
@@ -144,11 +145,11 @@ def test_force_runs_every_phase(run: RunContext) -> None:
 
 @pytest.fixture
 def recorded(topology: Topology) -> Path:
-    """A record as `up` leaves it after creating the cluster and the registry."""
+    """A record as `up` leaves it after creating the cluster."""
     write_record(
         topology.cluster.name,
         "kind-finops-dev",
-        {"created_cluster": True, "created_registry": True, "cluster_uid": "cluster-1",
+        {"created_cluster": True, "cluster_uid": "cluster-1",
          "phases": {"namespaces": "abc"}},
     )  # fmt: skip
     return record_path(topology.cluster.name, "kind-finops-dev")
@@ -161,7 +162,6 @@ def test_down_keeping_the_cluster_still_remembers_what_up_created(
     assert read_json(recorded) == {
         "context": "kind-finops-dev",
         "created_cluster": True,
-        "created_registry": True,
     }  # the phases are gone: the next `up` runs them all
 
 

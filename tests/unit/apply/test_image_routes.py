@@ -65,12 +65,12 @@ def test_minikube_is_told_apart_by_its_kubeconfig_extension() -> None:
 
 def test_the_argument_lists_of_each_route(fp: FakeProcess) -> None:
     refs = ["localhost:5001/finops-devenv/stub-agent:abc", "finops-ci/postgres:15-1"]
-    fp.register(["/usr/bin/kind", "load", "docker-image", "--name", "ext", refs[0]])
+    fp.register(["/usr/bin/kind", "load", "docker-image", "--name", "ext", *refs])
     fp.register(["/usr/bin/k3d", "image", "import", "--cluster", "shared", *refs])
     fp.register(["/usr/bin/minikube", "--profile", "dev", "image", "load", refs[1]])
     fp.register(["/usr/bin/docker", "tag", refs[0], "registry.example/finops-devenv/x:1"])
     fp.register(["/usr/bin/docker", "push", "registry.example/finops-devenv/x:1"])
-    KindCluster("ext").load(refs[0])
+    KindCluster("ext").load(refs)
     k3d_import("shared", refs)
     minikube_load("dev", refs[1])
     Docker().tag(refs[0], "registry.example/finops-devenv/x:1")

@@ -69,9 +69,16 @@ class Trace:
 def test_the_shipped_phases_form_a_graph() -> None:
     check_graph(PHASES)
     needs = {phase.name: set(phase.needs) for phase in PHASES}
-    assert needs["stubs"] == {"openbao"}  # the injector serves before any stub pod exists
+    assert needs["stubs"] == {
+        "openbao",
+        "stub-objects",
+    }  # the injector serves before any stub pod exists
     assert "data" not in needs["openbao"]
     assert "openbao" not in needs["data"]
+    # Images are pushed to the local registry while kind creates the node.
+    assert needs["registry"] == set()
+    assert needs["cluster"] == set()
+    assert needs["images"] == {"cluster", "registry"}
 
 
 def test_a_phase_listed_before_what_it_needs_is_refused(run: RunContext) -> None:

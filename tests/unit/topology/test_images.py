@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
+from devenv.apply.phases.registry import registry_copies
 from devenv.errors import ConfigError, ImageOverrideError
-from devenv.topology.images import catalog, env_var_for, is_digest_pinned, resolve_images
+from devenv.topology.images import (
+    ImageSet,
+    catalog,
+    env_var_for,
+    is_digest_pinned,
+    registry_copy_ref,
+    resolve_images,
+)
 
 
 def test_every_external_image_is_pinned_by_digest_with_a_source() -> None:
@@ -67,3 +75,36 @@ def test_unknown_variable() -> None:
 def test_missing_file() -> None:
     with pytest.raises(ConfigError, match="no such file"):
         resolve_images(Path("/nonexistent/images.yaml"), {})
+
+
+@pytest.mark.parametrize(
+    ("ref", "copy"),
+    [
+        ("finops-ci/postgres:15-3df5", "localhost:5001/finops-ci/postgres:15-3df5"),
+        ("redis", "localhost:5001/redis:latest"),
+        ("docker.io/library/redis:7.4.11-alpine@sha256:" + "ab12" * 16,
+         "localhost:5001/library/redis:7.4.11-alpine-ab12ab12ab12"),
+        ("quay.io/openbao/openbao@sha256:" + "cd34" * 16,
+         "localhost:5001/openbao/openbao:pinned-cd34cd34cd34"),
+        ("mirror.example:5000/team/bao:2", "localhost:5001/team/bao:2"),
+    ],
+)  # fmt: skip
+def test_a_copy_in_a_registry_keeps_path_and_tag_and_names_its_pin(ref: str, copy: str) -> None:
+    assert registry_copy_ref("localhost:5001", ref) == copy
+
+
+def test_only_pod_images_held_here_go_through_the_local_registry() -> None:
+    images = ImageSet(
+        refs={
+            "timescaledb": "finops-ci/postgres:15-1",  # a stand-in held here
+            "redis": "docker.io/library/redis:7",  # not held here: the node pulls it
+            "stub-agent": "localhost:5001/finops-devenv/stub-agent:abc",  # already named there
+            "kind-node": "finops-ci/kind-node:1",  # runs on the host, never in a pod
+        },
+        overridden={},
+    )
+    held = {"finops-ci/postgres:15-1": "sha256:1", "finops-ci/kind-node:1": "sha256:2",
+            "localhost:5001/finops-devenv/stub-agent:abc": "sha256:3"}  # fmt: skip
+    assert registry_copies(images, held) == {
+        "timescaledb": "localhost:5001/finops-ci/postgres:15-1"
+    }
