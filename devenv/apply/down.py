@@ -49,6 +49,10 @@ def run_down(
             yield f"removed the local registry {REGISTRY_NAME} and its images (--purge)"
     elif on_kind and Docker().is_running(REGISTRY_NAME):
         yield f"kept the local registry {REGISTRY_NAME} (an image cache; --purge removes it)"
+    if on_kind and not kind.exists():  # removed already (a second `down`, `down --purge`)
+        forget(topology, kube_context)
+        yield f"no kind cluster {kind.name}: nothing else to remove"
+        return
     if created_cluster and not keep_cluster:
         kind.delete()
         forget(topology, kube_context)
