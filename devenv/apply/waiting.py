@@ -77,11 +77,13 @@ def poll_phase(
     interval: float,
     problem: str,
     next_command: str,
+    timeout: float | None = None,
 ) -> T:
-    """``poll`` within the run's timeout; past it, the phase fails with ``problem``."""
+    """``poll`` within ``timeout`` (else the run's); past it, the phase fails with
+    ``problem``."""
     return poll(
         attempt,
-        timeout=run.options.timeout,
+        timeout=run.options.timeout if timeout is None else timeout,
         interval=interval,
         on_timeout=lambda: PhaseFailed(phase, problem, next_command=next_command),
         stop=run.interrupted,

@@ -51,7 +51,9 @@ def _data_container(
             "args": args,
             "env": env,
             "ports": container_ports(component),
-            "readinessProbe": probe_timing(ready, period=5, timeout=3, failures=3),
+            # Every 2 s: the data layer is often the last to be ready (an initdb on 2
+            # cores takes about 10 s), and a 5 s period added up to 5 s to every `up`.
+            "readinessProbe": probe_timing(ready, period=2, timeout=3, failures=5),
             "livenessProbe": probe_timing(ready, period=10, timeout=5, failures=6),
             "resources": context.sizing(component).container.as_resources(),
             "securityContext": security,

@@ -159,6 +159,11 @@ class Docker:
         ).stdout
         return set(json.loads(listing or "{}") or {})
 
+    def network_exists(self, network: str) -> bool:
+        return (
+            run(["docker", "network", "inspect", network], check=False, timeout=30).returncode == 0
+        )
+
     def connect(self, network: str, name: str) -> None:
         run(["docker", "network", "connect", network, name], timeout=60)
 

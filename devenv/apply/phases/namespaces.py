@@ -29,8 +29,8 @@ def _execute(run: RunContext) -> str:
     return f"{len(manifests)} namespaces, quotas, limit ranges and policies"
 
 
-# The policies name the simulators' addresses (and the nodes', known after the cluster).
+# The policies name the simulators' addresses and the nodes' (known once the cluster runs).
 PHASE = Phase(
     "namespaces", _execute, lambda run: digest(_manifests(run)), _manifests,
-    needs=("simulators",),
+    needs=("cluster", "simulators"),
 )  # fmt: skip

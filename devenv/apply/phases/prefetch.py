@@ -13,6 +13,7 @@ from devenv.apply.phases.images import image_refs
 from devenv.errors import ToolError
 from devenv.render.kind_config import REGISTRY_HOST
 from devenv.tools.docker import Docker
+from devenv.topology.images import catalog
 
 __all__ = ["PHASE"]
 
@@ -29,7 +30,11 @@ def _execute(run: RunContext) -> str:
     if not run.through_local_registry:
         return "nothing to pull: the images were loaded"
     docker = Docker()
-    pulls = [(node, ref) for node in run.kind.nodes() for ref in _wanted(run)]
+    nodes = run.kind.nodes()
+    built = {run.images.ref(name) for name, image in catalog().items() if image.build_context}
+    # The platform's images first (the data layer and OpenBao come up next), side by
+    # side; then the stubs' (their pods are created only once the injector serves).
+    waves = [[r for r in _wanted(run) if r not in built], [r for r in _wanted(run) if r in built]]
 
     def pull(node_and_ref: tuple[str, str]) -> str | None:
         node, ref = node_and_ref
@@ -39,11 +44,15 @@ def _execute(run: RunContext) -> str:
             return f"{ref}: {error.message}"
         return None
 
-    with ThreadPoolExecutor(max_workers=len(pulls) or 1) as pool:
-        failed = [problem for problem in pool.map(pull, pulls) if problem]
+    failed: list[str] = []
+    pulls = [[(node, ref) for node in nodes for ref in wave] for wave in waves]
+    for wave in pulls:
+        with ThreadPoolExecutor(max_workers=len(wave) or 1) as pool:
+            failed += [problem for problem in pool.map(pull, wave) if problem]
     for problem in failed:
         run.report(f"prefetch: {problem} (the kubelet pulls it again)")
-    return f"{len(pulls) - len(failed)} of {len(pulls)} image pull(s) done ahead of the pods"
+    total = sum(len(wave) for wave in pulls)
+    return f"{total - len(failed)} of {total} image pull(s) done ahead of the pods"
 
 
 PHASE = Phase("prefetch", _execute, _inputs, needs=("images",))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from devenv.apply.engine import Phase, RunContext, digest
+from devenv.apply.waiting import poll_phase
 from devenv.render.simulators import (
     simulated_endpoints,
     simulator_config,
@@ -28,6 +29,7 @@ from devenv.tools.docker import KIND_NETWORK, Docker
 __all__ = ["PHASE"]
 
 SIMULATOR_IMAGE = "stub-agent"
+NETWORK_WAIT_SECONDS = 120.0
 # As locked down as a stub pod: its uid, a read-only root with a small /tmp, no
 # capabilities and no way to gain any. Port 443 is opened to unprivileged users
 # inside its own network namespace instead of granting NET_BIND_SERVICE (Docker
@@ -65,6 +67,15 @@ def _execute(run: RunContext) -> str:
     if not run.image_route.on_kind_network:
         return "none: the cluster is not on kind's network (calls to cloud APIs find no endpoint)"
     docker = Docker()
+    # kind makes its network in the first seconds of creating a cluster: the
+    # simulators start then, while the node boots.
+    poll_phase(
+        run, "simulators", lambda: docker.network_exists(KIND_NETWORK) or None,
+        interval=0.5, timeout=NETWORK_WAIT_SECONDS,
+        problem=f"Docker network {KIND_NETWORK} did not appear (kind makes it as it creates"
+        " a cluster)",
+        next_command="docker network ls   # and the cluster phase's error above",
+    )  # fmt: skip
     image = run.images.ref(SIMULATOR_IMAGE)
     endpoints = simulated_endpoints(run.topology)
     for endpoint in endpoints:
@@ -94,5 +105,5 @@ def _certificate(run: RunContext, endpoint: str) -> DevCertificate:
     )
 
 
-# After the cluster: kind creates the network the simulators join.
-PHASE = Phase("simulators", _execute, _inputs, needs=("cluster",))
+# Beside the cluster: the simulators join kind's network as soon as it exists.
+PHASE = Phase("simulators", _execute, _inputs)

@@ -79,6 +79,9 @@ def test_the_shipped_phases_form_a_graph() -> None:
     assert needs["registry"] == set()
     assert needs["cluster"] == set()
     assert needs["images"] == {"cluster", "registry"}
+    # The simulators join kind's network while the node boots; the policies wait for both.
+    assert needs["simulators"] == set()
+    assert needs["namespaces"] == {"cluster", "simulators"}
 
 
 def test_a_phase_listed_before_what_it_needs_is_refused(run: RunContext) -> None:
