@@ -120,6 +120,9 @@ class RunContext:
     # Set on Ctrl-C: the phases still running stop at their next wait instead of
     # waiting out their timeout (no phase starts after it).
     interrupted: threading.Event = field(default_factory=threading.Event, repr=False)
+    # Set when a phase failed: phases that wait on another's work (prefetch, for the
+    # node) give up instead of waiting out their timeout.
+    stopping: threading.Event = field(default_factory=threading.Event, repr=False)
     image_route: ImageRoute = DEVENV_KIND_ROUTE  # how images held here reach the nodes
     # Copies in the local registry of images held here: registry reference -> source.
     registry_sources: Mapping[str, str] = field(default_factory=dict)
@@ -313,6 +316,7 @@ def run_phases(
                     result, recorded = future.result()
                 except BaseException as error:  # noqa: BLE001 - re-raised once the others end
                     failure = failure or error
+                    run.stopping.set()
                     continue
                 if not result.skipped and phase.inputs_of is not None:
                     executed.add(phase.name)

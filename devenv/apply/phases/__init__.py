@@ -32,8 +32,8 @@ __all__ = ["PHASES"]
 PHASES: list[Phase] = [
     cluster.PHASE,
     registry.PHASE,
-    images.PHASE,
     prefetch.PHASE,
+    images.PHASE,
     enforcer.PHASE,
     simulators.PHASE,
     namespaces.PHASE,

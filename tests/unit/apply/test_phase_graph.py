@@ -79,6 +79,7 @@ def test_the_shipped_phases_form_a_graph() -> None:
     assert needs["registry"] == set()
     assert needs["cluster"] == set()
     assert needs["images"] == {"cluster", "registry"}
+    assert needs["prefetch"] == {"registry"}  # pulls into the node while kind creates it
     # The simulators join kind's network while the node boots; the policies wait for both.
     assert needs["simulators"] == set()
     assert needs["namespaces"] == {"cluster", "simulators"}
