@@ -33,7 +33,9 @@ def _wanted(run: RunContext) -> list[str]:
 
 
 def _inputs(run: RunContext) -> str:
-    return digest(_wanted(run), run.record.get("cluster_uid"))
+    # Not the cluster's identity: this phase starts before the cluster phase records
+    # it (a new cluster is caught by the engine's own identity check).
+    return digest(_wanted(run))
 
 
 def _given_up(run: RunContext, deadline: float) -> bool:
