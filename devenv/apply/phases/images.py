@@ -17,7 +17,7 @@ from devenv.tools.local_clusters import k3d_import, minikube_load
 from devenv.tools.registry import registry_id, wire_registry
 from devenv.yamlio import dump_documents
 
-__all__ = ["PHASE", "image_refs"]
+__all__ = ["PHASE", "image_refs", "local_registry_refs"]
 
 
 def image_refs(run: RunContext) -> list[str]:
@@ -29,6 +29,11 @@ def image_refs(run: RunContext) -> list[str]:
             refs.add(container["image"])
     refs.add(run.images.ref("openbao"))  # the injector's agent image
     return sorted(refs)
+
+
+def local_registry_refs(run: RunContext) -> list[str]:
+    """The images the pods run that are named for the local registry."""
+    return [ref for ref in image_refs(run) if ref.startswith(f"{REGISTRY_HOST}/")]
 
 
 def _inputs(run: RunContext) -> str:
@@ -50,7 +55,7 @@ def _execute(run: RunContext) -> str:
     if run.through_local_registry:
         wire_registry(run.kind)
         run.kubectl.apply(dump_documents([render_registry_hosting()]))
-        pulled = sum(ref.startswith(f"{REGISTRY_HOST}/") for ref in image_refs(run))
+        pulled = len(local_registry_refs(run))
         return f"the node pulls {pulled} image(s) from the local registry {REGISTRY_HOST}"
     docker = Docker()
     # What the nodes cannot pull: images held here (built, or stand-ins), not elsewhere.

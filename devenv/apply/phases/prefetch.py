@@ -16,9 +16,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from devenv.apply.engine import Phase, RunContext, digest
-from devenv.apply.phases.images import image_refs
+from devenv.apply.phases.images import local_registry_refs
 from devenv.errors import ToolError
-from devenv.render.kind_config import REGISTRY_HOST
 from devenv.tools.docker import Docker
 from devenv.tools.registry import wire_registry
 from devenv.topology.images import catalog
@@ -28,14 +27,10 @@ __all__ = ["PHASE"]
 RETRY_SECONDS = 1.0  # between attempts of a pull refused while containerd restarts
 
 
-def _wanted(run: RunContext) -> list[str]:
-    return [ref for ref in image_refs(run) if ref.startswith(f"{REGISTRY_HOST}/")]
-
-
 def _inputs(run: RunContext) -> str:
     # Not the cluster's identity: this phase starts before the cluster phase records
     # it (a new cluster is caught by the engine's own identity check).
-    return digest(_wanted(run))
+    return digest(local_registry_refs(run))
 
 
 def _given_up(run: RunContext, deadline: float) -> bool:
@@ -78,7 +73,7 @@ def _execute(run: RunContext) -> str:
     wire_registry(run.kind)
     docker = Docker()
     built = {run.images.ref(name) for name, image in catalog().items() if image.build_context}
-    wanted = _wanted(run)
+    wanted = local_registry_refs(run)
     waves = [[r for r in wanted if r not in built], [r for r in wanted if r in built]]
 
     def pull(node_and_ref: tuple[str, str]) -> str | None:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from devenv.apply.engine import Phase, RunContext, digest
-from devenv.apply.phases.images import image_refs
+from devenv.apply.phases.images import local_registry_refs
 from devenv.render.kind_config import REGISTRY_HOST
 from devenv.tools.docker import Docker
 from devenv.tools.registry import registry_id, start_registry
@@ -38,8 +38,7 @@ def registry_copies(images: ImageSet, held_here: Mapping[str, str]) -> dict[str,
 def _pushes(run: RunContext) -> dict[str, str]:
     """registry reference -> the image held here it is pushed from (an ID or a ref)."""
     docker = Docker()
-    wanted = [ref for ref in image_refs(run) if ref.startswith(f"{REGISTRY_HOST}/")]
-    sources = {ref: run.registry_sources.get(ref, ref) for ref in wanted}
+    sources = {ref: run.registry_sources.get(ref, ref) for ref in local_registry_refs(run)}
     held = docker.image_ids(sorted(set(sources.values())))
     return {target: held[source] for target, source in sources.items() if source in held}
 
