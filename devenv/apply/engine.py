@@ -117,6 +117,7 @@ class RunContext:
     # the writing of the record.
     record_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     listing_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    uid_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Set on Ctrl-C: the phases still running stop at their next wait instead of
     # waiting out their timeout (no phase starts after it).
     interrupted: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -200,10 +201,11 @@ class RunContext:
 
     def known_uid(self) -> str | None:
         """The cluster's identity, looked up once per run (a recreated cluster invalidates)."""
-        if not self.uid_looked_up:
-            self.uid = self.cluster_uid()
-            self.uid_looked_up = True
-        return self.uid
+        with self.uid_lock:  # phases check side by side: one asks, the others wait
+            if not self.uid_looked_up:
+                self.uid = self.cluster_uid()
+                self.uid_looked_up = True
+            return self.uid
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,8 @@ def push_images(
     docker = Docker()
     names = list(built)
     if options.mirror:
-        names += [n for n in images.refs if n not in names and docker.image_id(images.ref(n))]
+        held = docker.image_ids([images.ref(n) for n in images.refs])
+        names += [n for n in images.refs if n not in names and images.ref(n) in held]
     pushed = {}
     for name in names:
         reference = images.ref(name)
@@ -148,10 +149,11 @@ def _require_pullable(run: RunContext) -> None:
     here, or known only to this machine's loopback registry) cannot run."""
     docker = Docker()
     pushed = f"{run.image_route.target}/" if run.image_route.kind == "registry" else None
+    held = docker.image_ids(image_refs(run))
     stranded = [
         ref for ref in image_refs(run)
         if not (pushed and ref.startswith(pushed))
-        and docker.image_id(ref) is not None
+        and ref in held
         and not any(_pullable_elsewhere(entry) for entry in docker.repo_digests(ref))
     ]  # fmt: skip
     if stranded:

@@ -9,7 +9,9 @@ images into k3d and minikube (``local_clusters``), the local registry
 pinned, checksum-verified kind and kubectl releases (``install``) and what an
 image tag points to now, asked of its registry over HTTP (``registry_api``),
 and reads from the API server without a kubectl process where the kubeconfig's
-credentials are plain data (``kube_api``, used by ``kubectl``'s listings).
+credentials are plain data (``kube_api``, used by ``kubectl``'s listings), and
+from the Docker engine over its local socket (``docker_api``, used by
+``docker``'s inspections).
 
 Must not: decide what to deploy. Callers (``apply``, ``verify``) say what; these
 modules say how, and tests fake them at their methods.

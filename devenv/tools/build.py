@@ -104,9 +104,10 @@ def build_images(
 ) -> list[BuildResult]:
     """Build what is missing; the builds share layers, so later ones are quick."""
     docker = Docker()
+    held = docker.image_ids([plan.tag for plan in plans])
     results = []
     for plan in plans:
-        if docker.image_id(plan.tag) is not None:
+        if plan.tag in held:
             results.append(BuildResult(plan, built=False))
             continue
         if on_start is not None:

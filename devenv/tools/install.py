@@ -11,9 +11,11 @@ an interrupt leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -127,11 +129,62 @@ def host_platform() -> str:
 
 
 def _installed_version(path: str, pin: ToolPin) -> tuple[int, int, int] | None:
+    key = _binary_key(path)
+    cached = _read_version_cache().get(key) if key else None
+    if isinstance(cached, list) and len(cached) == 3:
+        return (int(cached[0]), int(cached[1]), int(cached[2]))
     try:
         result = run([path, *pin.version_args], check=False, timeout=20)
     except (OSError, ToolError):  # e.g. a binary for another CPU: Exec format error
         return None
-    return _version(result.stdout + result.stderr) if result.returncode == 0 else None
+    found = _version(result.stdout + result.stderr) if result.returncode == 0 else None
+    if found is not None and key:
+        _write_version_cache(key, found)
+    return found
+
+
+# `kubectl version --client` takes 0.1-0.2 s, and every `devenv up` asks: a version
+# is remembered for the exact file (path, size, modification time), so a replaced
+# binary is asked again.
+def _version_cache_path() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "finops-devenv" / "tool-versions.json"
+
+
+def _binary_key(path: str) -> str | None:
+    try:
+        real = Path(path).resolve()
+        stat = real.stat()
+    except OSError:
+        return None
+    return f"{real}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _read_version_cache() -> dict[str, Any]:
+    try:
+        data = json.loads(_version_cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # none yet, or unreadable: ask the programs
+    return data if isinstance(data, dict) else {}
+
+
+_VERSION_CACHE_LOCK = threading.Lock()  # preflight checks the tools side by side
+
+
+def _write_version_cache(key: str, version: tuple[int, int, int]) -> None:
+    path = _version_cache_path()
+    with _VERSION_CACHE_LOCK:
+        _replace_version_cache(path, {**_read_version_cache(), key: list(version)})
+
+
+def _replace_version_cache(path: Path, entries: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps(entries, sort_keys=True), encoding="utf-8")
+        partial.replace(path)  # atomic: a concurrent reader sees the old or the new
+    except OSError:
+        pass  # a cache only: the next run asks the program again
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,9 @@ def _no_devenv_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # Docker reads through the CLI, where the tests fake it (not the engine's socket).
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-docker.sock'}")
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
     KubeApi.for_context.cache_clear()
 

@@ -41,9 +41,8 @@ def _inputs(run: RunContext) -> str:
     return digest(image_refs(run), run.image_route, run.record.get("cluster_uid"), wired)
 
 
-def _into_kind(run: RunContext, cluster: KindCluster, local: list[str]) -> str:
-    docker = Docker()
-    missing = [ref for ref in local if not cluster.node_has_image(docker.image_id(ref) or "")]
+def _into_kind(run: RunContext, cluster: KindCluster, held: dict[str, str]) -> str:
+    missing = [ref for ref, id_ in sorted(held.items()) if not cluster.node_has_image(id_)]
     if missing:
         run.report(f"loading {len(missing)} image(s) into kind cluster {cluster.name}")
         cluster.load(missing)  # one archive: layers the images share travel once
@@ -59,9 +58,10 @@ def _execute(run: RunContext) -> str:
         return f"the node pulls {pulled} image(s) from the local registry {REGISTRY_HOST}"
     docker = Docker()
     # What the nodes cannot pull: images held here (built, or stand-ins), not elsewhere.
-    local = sorted(docker.image_ids(image_refs(run)))
+    held = docker.image_ids(image_refs(run))
+    local = sorted(held)
     if route.kind in ("devenv-kind", "kind"):
-        return _into_kind(run, KindCluster(route.target), local)
+        return _into_kind(run, KindCluster(route.target), held)
     if route.kind == "k3d":
         run.report(f"importing {len(local)} image(s) into k3d cluster {route.target}")
         k3d_import(route.target, local)

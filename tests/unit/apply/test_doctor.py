@@ -116,6 +116,7 @@ def test_no_registry_is_refused_on_the_containerd_store(
     image_set: ImageSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(Docker, "info", lambda _: dict(CONTAINERD_INFO))
+    monkeypatch.setattr(Docker, "ping", lambda _: None)
     monkeypatch.setattr("devenv.apply.phases.preflight.require_program", lambda name: name)
     with pytest.raises(ConfigError, match="--no-registry: Docker uses the containerd image store"):
         preflight(UpOptions(profile="dev", images=image_set, registry=False))

@@ -4,6 +4,8 @@ and kind are faked at their command lines (programs in /usr/bin)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pytest_subprocess import FakeProcess
 
@@ -11,7 +13,12 @@ from devenv.apply.down import run_down
 from devenv.topology.model import Topology
 
 DOCKER = "/usr/bin/docker"
-LABEL = ["inspect", "-f", '{{index .Config.Labels "finops.io/environment"}}', "kind-registry"]
+INSPECT_REGISTRY = [DOCKER, "container", "inspect", "--format", "{{json .}}", "kind-registry"]
+
+
+def _registry(labels: dict[str, str]) -> str:
+    """The registry container as `docker container inspect` prints it (what down reads)."""
+    return json.dumps({"Id": "c0ffee", "State": {"Running": True}, "Config": {"Labels": labels}})
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +31,7 @@ def _no_cluster(fp: FakeProcess, programs_in_usr_bin: None) -> None:
 def test_a_second_down_finds_nothing_and_keeps_the_registry(
     fp: FakeProcess, topology: Topology
 ) -> None:
-    fp.register([DOCKER, "inspect", "-f", "{{.State.Running}}", "kind-registry"], stdout="true\n")
+    fp.register(INSPECT_REGISTRY, stdout=_registry({}))
     lines = list(run_down(topology, context=None, keep_cluster=False))
     assert lines == [
         "kept the local registry kind-registry (an image cache; --purge removes it)",
@@ -33,7 +40,7 @@ def test_a_second_down_finds_nothing_and_keeps_the_registry(
 
 
 def test_purge_removes_the_registry_devenv_started(fp: FakeProcess, topology: Topology) -> None:
-    fp.register([DOCKER, *LABEL], stdout="finops-devenv\n")
+    fp.register(INSPECT_REGISTRY, stdout=_registry({"finops.io/environment": "finops-devenv"}))
     fp.register([DOCKER, "rm", "-f", "-v", "kind-registry"])
     lines = list(run_down(topology, context=None, keep_cluster=False, purge=True))
     assert lines[0] == "removed the local registry kind-registry and its images (--purge)"
@@ -41,7 +48,7 @@ def test_purge_removes_the_registry_devenv_started(fp: FakeProcess, topology: To
 
 
 def test_purge_keeps_a_registry_someone_else_started(fp: FakeProcess, topology: Topology) -> None:
-    fp.register([DOCKER, *LABEL], stdout="<no value>\n")
+    fp.register(INSPECT_REGISTRY, stdout=_registry({"app": "someone-else"}))
     lines = list(run_down(topology, context=None, keep_cluster=False, purge=True))
     assert lines == ["no kind cluster finops-dev: nothing else to remove"]
     assert [DOCKER, "rm", "-f", "-v", "kind-registry"] not in fp.calls

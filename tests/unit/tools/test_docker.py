@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pytest_subprocess import FakeProcess
 
@@ -43,7 +45,7 @@ def test_exec_feeds_stdin_and_reports_failure_without_raising(fp: FakeProcess) -
 
 def test_networks_are_read_from_the_inspect_json(fp: FakeProcess) -> None:
     fp.register(
-        ["/usr/bin/docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", "reg"],
-        stdout='{"bridge": {}, "kind": {"IPAddress": "172.18.0.3"}}\n',
+        ["/usr/bin/docker", "container", "inspect", "--format", "{{json .}}", "reg"],
+        stdout=json.dumps({"NetworkSettings": {"Networks": {"bridge": {}, "kind": {}}}}),
     )
     assert Docker().networks("reg") == {"bridge", "kind"}

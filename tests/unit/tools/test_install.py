@@ -170,3 +170,27 @@ def test_an_old_program_found_first_does_not_undo_the_install(
     path = ensure_tool("kind", allow_install=True, environ=environ)
     assert Path(path) == installed_bin_dir() / "kind"
     assert Path(path).exists()
+
+
+def test_a_version_is_asked_once_per_file_and_again_when_the_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = tmp_path / "own-bin"
+    own.mkdir()
+    asked = tmp_path / "asked"
+    kind = own / "kind"
+
+    def install(version: str) -> None:
+        kind.write_text(
+            f"#!/bin/sh\necho . >> {asked}\necho 'kind v{version} go1.24 linux/amd64'\n"
+        )
+        kind.chmod(0o755)
+
+    monkeypatch.setattr("devenv.tools.process.own_environment_dirs", lambda: [str(own)])
+    pin = tool_pins({})["kind"]
+    install("0.30.0")
+    assert tool_report(pin).version == tool_report(pin).version == "0.30.0"
+    assert asked.read_text().count(".") == 1  # the second report read the cache
+    install("0.20.0")  # replaced (another size): asked again
+    assert tool_report(pin).version == "0.20.0"
+    assert asked.read_text().count(".") == 2
