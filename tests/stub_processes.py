@@ -85,6 +85,7 @@ def start_stub(tmp_path: Path) -> Iterator[Callable[..., RunningStub]]:
         tls: tuple[Path, Path] | None = None,
         extra_env: dict[str, str] | None = None,
         secrets_dir: Path | None = None,
+        config_extra: dict[str, Any] | None = None,
     ) -> RunningStub:
         port = free_port()
         directory = secrets_dir or tmp_path / f"{component}-secrets"
@@ -93,7 +94,7 @@ def start_stub(tmp_path: Path) -> Iterator[Callable[..., RunningStub]]:
             "component": component, "kind": kind, "zone": "test", "port": port,
             "tls": tls is not None, "calls": calls or {}, "external_calls": list(external_calls),
             "external_urls": external_urls or {}, "secrets": list(secrets),
-            "checks": checks or {},
+            "checks": checks or {}, **(config_extra or {}),
         }  # fmt: skip
         env = {
             **os.environ,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from finops_stub.config import StubConfig
 from finops_stub.secrets import SecretStore, redact
+from finops_stub.tenants import OpenBaoRuntime
 
 
 class CheckFailed(Exception):
@@ -68,12 +69,21 @@ async def redis_ping(address: str, password: str | None, timeout: float) -> None
         await client.aclose()
 
 
+# Checks of a dependency every pod of a role shares (OpenBao, for the roles that
+# read tenant credentials per request): reported by /ready, yet they leave the
+# pod ready. Failing them would empty the Service of every such pod at once, and
+# callers would see a refused connection instead of the clear 503 naming OpenBao
+# that the pod answers while the dependency is down.
+SHARED_DEPENDENCY_CHECKS = frozenset({"openbao"})
+
+
 class Checks:
     """The checks of one component."""
 
     def __init__(self, config: StubConfig, secrets: SecretStore) -> None:
         self.config = config
         self.secrets = secrets
+        self.openbao: OpenBaoRuntime | None = None  # set by the stub for runtime readers
         # Load the clients this role needs now, at start: imported inside the first
         # /ready they would block the event loop (~0.1 s each) and eat into the
         # checks' own timeouts. Roles that need neither still never load them.
@@ -105,7 +115,18 @@ class Checks:
             checks.append(("postgres", self._postgres_check(timeout)))
         if config.redis_address:
             checks.append(("redis", self._redis_check(timeout)))
+        if self.openbao is not None:
+            checks.append(("openbao", self._openbao_check()))
         return checks
+
+    def _openbao_check(self) -> Callable[[], Awaitable[None]]:
+        async def check() -> None:
+            assert self.openbao is not None  # noqa: S101 - guarded by _named_checks
+            problem = await self.openbao.health()
+            if problem:
+                raise CheckFailed(problem)
+
+        return check
 
     def _secret_check(self, name: str) -> Callable[[], Awaitable[None]]:
         async def check() -> None:

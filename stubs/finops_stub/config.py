@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from finops_stub.tenants import CLOUDS, RuntimeSettings
+
 WORKER_ROLES = frozenset({"celery-beat", "celery-workers", "event-processor"})
 CLOUD_API_ROLE = "cloud-apis"
 
@@ -40,6 +42,10 @@ class StubConfig:
     redis_secret: str | None = None
     check_timeout: float = 1.0
     heartbeat_interval: float = 5.0
+    # Tenant cloud credentials read from OpenBao per request (§6.2): the cloud MCPs
+    # sign their calls to the cloud API for ``cloud``; the simulator verifies them.
+    tenant_credentials: RuntimeSettings | None = None
+    cloud: str | None = None
     host: str = "0.0.0.0"  # noqa: S104 - a pod serves on its own address
 
     @property
@@ -58,11 +64,39 @@ def _optional_path(value: object) -> Path | None:
     return Path(str(value)) if value else None
 
 
+def _cloud(value: object) -> str | None:
+    if value is None:
+        return None
+    if value not in CLOUDS:
+        raise ConfigError(f"STUB_CONFIG: cloud {value!r} is not one of {', '.join(CLOUDS)}")
+    return str(value)
+
+
 def _json_env(environ: Mapping[str, str], name: str) -> Any:
     try:
         return json.loads(environ[name])
     except json.JSONDecodeError as error:
         raise ConfigError(f"{name} is not valid JSON: {error}") from None
+
+
+def _runtime_settings(raw: Any, environ: Mapping[str, str]) -> RuntimeSettings | None:
+    """STUB_CONFIG's ``tenant_credentials``; STUB_OPENBAO_* override it outside a cluster."""
+    if not raw:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError("STUB_CONFIG: tenant_credentials must be an object")
+    token_file = environ.get("STUB_OPENBAO_TOKEN_FILE", raw.get("token_file"))
+    return RuntimeSettings(
+        address=str(environ.get("STUB_OPENBAO_ADDRESS", raw["address"])),
+        kv_mount=str(raw["kv_mount"]),
+        path_prefix=str(raw["path_prefix"]),
+        auth_mount=str(raw.get("auth_mount", "kubernetes")),
+        role=str(raw.get("role", "")),
+        jwt_file=_optional_path(raw.get("jwt_file")),
+        token_file=_optional_path(token_file),
+        ca_file=_optional_path(environ.get("STUB_OPENBAO_CA_FILE", raw.get("ca_file"))),
+        timeout=float(raw.get("timeout", 2.0)),
+    )
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> StubConfig:
@@ -103,6 +137,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> StubConfig:
                 environ.get("STUB_HEARTBEAT_INTERVAL", raw.get("heartbeat_interval", 5.0))
             ),
             host=environ.get("STUB_HOST", "0.0.0.0"),  # noqa: S104 - see the field
+            tenant_credentials=_runtime_settings(raw.get("tenant_credentials"), environ),
+            cloud=_cloud(raw.get("cloud")),
         )
+    except KeyError as error:
+        raise ConfigError(f"STUB_CONFIG: tenant_credentials needs {error}") from None
     except (TypeError, ValueError) as error:
         raise ConfigError(f"STUB_CONFIG: {error}") from None
