@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from devenv.render.compose import agent_config, render_compose_stubs
-from devenv.secrets.bootstrap import bootstrap, component_token
+from devenv.render.compose import agent_config, render_compose_stubs, runtime_token_holders
+from devenv.secrets.bootstrap import bootstrap, component_token, simulator_token
 from devenv.secrets.client import BaoClient, OpenBaoError
 from devenv.secrets.dev_values import COMPOSE_ADDRESSES, DevCredentials
 from devenv.secrets.tls import load_or_create_certificate
@@ -91,6 +91,23 @@ class ComposeEnvironment:
             dump_documents([document]).removeprefix("---\n"), encoding="utf-8"
         )
 
+    def issue_runtime_tokens(self, client: BaoClient, only: Sequence[str]) -> None:
+        """Tokens for the reads at run time (tenant credentials): each reader's own
+        policy, the simulator's read-only one; the one-shot handover copies them."""
+        components = self.topology.components
+        chosen = [c for c in components.values() if c.is_stub and (not only or c.name in only)]
+        for holder in runtime_token_holders(self.topology, chosen):
+            token_file = self.directory / "agents" / holder / "runtime" / "token"
+            token_file.parent.mkdir(parents=True, exist_ok=True)
+            if token_file.exists():  # the one issued last time is no longer needed
+                _revoke(client, token_file.read_text(encoding="utf-8").strip())
+            token = (
+                component_token(client, components[holder])
+                if holder in components
+                else simulator_token(client, holder)
+            )
+            write_private_text(token_file, token)
+
     def issue_agent_tokens(self, client: BaoClient, only: Sequence[str]) -> None:
         for component in self.topology.components.values():
             if not (component.is_stub and self.topology.injected_secrets(component)):
@@ -127,6 +144,7 @@ class ComposeEnvironment:
             bootstrap(client, env.topology, env.credentials, COMPOSE_ADDRESSES, kubernetes=None)
             if with_stubs:
                 env.issue_agent_tokens(client, only)
+                env.issue_runtime_tokens(client, only)
         if with_stubs:
             progress("starting the stubs and their OpenBao agents")
             env.compose("up", "-d", "--wait", with_stubs=True, timeout=900)

@@ -9,6 +9,7 @@ from devenv.render.kind_config import REGISTRY_NAME
 from devenv.render.simulators import (
     simulated_endpoints,
     simulator_container,
+    simulator_openbao_volume,
     simulator_tls_volume,
 )
 from devenv.state import environment_context, read_record
@@ -43,6 +44,7 @@ def run_down(
         for endpoint in simulated_endpoints(topology):
             docker.remove(simulator_container(topology, endpoint, kube_context))
             docker.remove_volume(simulator_tls_volume(topology, endpoint, kube_context))
+            docker.remove_volume(simulator_openbao_volume(topology, endpoint, kube_context))
     created_cluster = bool(record.get("created_cluster")) and on_kind
     if purge:
         if remove_registry():

@@ -41,8 +41,8 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Each secret's path, current version and readers. No values."""
-    from devenv.secrets.bootstrap import list_secrets
     from devenv.secrets.connection import openbao_session
+    from devenv.secrets.inventory import list_secrets
 
     loaded = load(topology, "dev")
     with openbao_session(loaded, address=address, context=kube_context(loaded, context)) as client:

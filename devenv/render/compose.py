@@ -11,6 +11,7 @@ from typing import Any
 
 from devenv.render.stubs import STUB_UID, stub_config
 from devenv.secrets.files import (
+    KV_MOUNT,
     SECRETS_DIR,
     STATIC_SECRET_RENDER_INTERVAL,
     TLS_DIR,
@@ -24,6 +25,7 @@ __all__ = ["CLOUD_API_SIMULATOR", "agent_config", "render_compose_stubs"]
 CLOUD_API_SIMULATOR = "cloud-apis"
 OPENBAO_ADDRESS = "http://openbao:8200"
 AGENT_DIR = "/agent"
+RUNTIME_TOKEN_DIR = "/run/openbao"  # noqa: S105 - where a runtime reader's token is
 
 
 def agent_config(
@@ -64,7 +66,33 @@ def _compose_config(topology: Topology, component: ComponentSpec) -> dict[str, A
         config["external_urls"] = {CLOUD_API_SIMULATOR: f"http://{CLOUD_API_SIMULATOR}:8080"}
     if "redis" in config["checks"]:
         config["checks"]["redis"]["address"] = "redis:6379"
+    if "tenant_credentials" in config:  # no Kubernetes auth here: a token of its policy
+        config["tenant_credentials"] = _compose_tenant_credentials(topology)
     return config
+
+
+def _compose_tenant_credentials(topology: Topology) -> dict[str, Any]:
+    runtime = next(s for s in topology.secrets.values() if s.injection == "runtime")
+    return {
+        "address": OPENBAO_ADDRESS,
+        "kv_mount": KV_MOUNT,
+        "path_prefix": runtime.path,
+        "token_file": f"{RUNTIME_TOKEN_DIR}/token",
+    }
+
+
+def runtime_token_holders(topology: Topology, chosen: Sequence[ComponentSpec]) -> list[str]:
+    """Who reads tenant credentials at run time with a token `compose up` issues:
+    the chosen runtime readers, and the cloud-API simulator when one runs."""
+    if not any(s.injection == "runtime" for s in topology.secrets.values()):
+        return []
+    readers = [c.name for c in chosen if topology.runtime_secrets(c) and c.clouds]
+    simulator = [CLOUD_API_SIMULATOR] if _runs_simulator(chosen) else []
+    return readers + simulator
+
+
+def _runs_simulator(chosen: Sequence[ComponentSpec]) -> bool:
+    return any(c.calls and CLOUD_API_SIMULATOR in c.calls for c in chosen)
 
 
 def _healthcheck(component: ComponentSpec) -> dict[str, Any]:
@@ -126,7 +154,7 @@ def render_compose_stubs(
             # container) copies it into a volume the stub's uid alone reads.
             volume = f"{component.name}-tls"
             volumes[volume] = {}
-            services[volume] = _tls_handover(images, tls_dir, volume)
+            services[volume] = _handover(images, tls_dir, volume)
             mounts.append(f"{volume}:{TLS_DIR}:ro")
             service["depends_on"][volume] = {"condition": "service_completed_successfully"}
             service["ports"] = [
@@ -135,14 +163,25 @@ def render_compose_stubs(
         if mounts:
             service["volumes"] = mounts
         services[component.name] = service
-    if any(c.calls and "cloud-apis" in c.calls for c in chosen):
+    if _runs_simulator(chosen):
+        config: dict[str, Any] = {"component": CLOUD_API_SIMULATOR, "kind": "cloud-api"}
+        if CLOUD_API_SIMULATOR in runtime_token_holders(topology, chosen):
+            config["tenant_credentials"] = _compose_tenant_credentials(topology)
         services[CLOUD_API_SIMULATOR] = {
             "image": images.ref("stub-agent"),
-            "environment": {
-                "STUB_CONFIG": json.dumps({"component": CLOUD_API_SIMULATOR, "kind": "cloud-api"})
-            },
+            "environment": {"STUB_CONFIG": json.dumps(config, sort_keys=True)},
             "healthcheck": _healthcheck_plain(8080),
+            "depends_on": {},
         }  # fmt: skip
+    # The tokens for reads at run time: 0600 on the host, copied like the TLS key
+    # into a volume the stub's uid alone reads.
+    for holder in runtime_token_holders(topology, chosen):
+        volume = f"{holder}-openbao"
+        volumes[volume] = {}
+        services[volume] = _handover(images, agents_dir / holder / "runtime", volume)
+        service = services[holder]
+        service.setdefault("volumes", []).append(f"{volume}:{RUNTIME_TOKEN_DIR}:ro")
+        service["depends_on"][volume] = {"condition": "service_completed_successfully"}
     return {"services": services, "volumes": volumes}
 
 
@@ -156,13 +195,15 @@ _HAND_OVER = (
 )
 
 
-def _tls_handover(images: ImageSet, tls_dir: Path, volume: str) -> dict[str, Any]:
+def _handover(images: ImageSet, source: Path, volume: str) -> dict[str, Any]:
+    """A one-shot service (root in its container) copying the files of ``source``
+    into ``volume``, owned by the stub's uid and readable by it alone."""
     return {
         "image": images.ref("stub-agent"),
         "user": "0:0",
         "network_mode": "none",
         "entrypoint": ["python", "-c", _HAND_OVER],
-        "volumes": [f"{tls_dir}:/source:ro", f"{volume}:/target"],
+        "volumes": [f"{source}:/source:ro", f"{volume}:/target"],
     }
 
 

@@ -17,6 +17,7 @@ from devenv.render.objects import (
     pod_security,
     probe_timing,
 )
+from devenv.render.simulators import OPENBAO_SIMULATOR_NODE_PORT, simulated_endpoints
 from devenv.render.stubs import tls_secret_name
 from devenv.secrets.files import CREDENTIALS_DIR, STATIC_SECRET_RENDER_INTERVAL
 from devenv.topology.labels import COMPONENT_LABEL, PART_OF
@@ -129,6 +130,43 @@ def render_openbao(context: RenderContext, component: ComponentSpec) -> list[Man
         config_map,
         *component_objects(context, component, pod_spec=pod_spec, token=True),
         auth_delegator,
+        *_simulator_service(context, component),
+    ]
+
+
+def _simulator_service(context: RenderContext, component: ComponentSpec) -> list[Manifest]:
+    """OpenBao on a NodePort for the cloud-API simulators (outside the cluster), which
+    check signed calls against the tenants' current credentials. Local: the node
+    keeps the caller's address, which is what OpenBao's NetworkPolicy admits."""
+    topology = context.topology
+    if not simulated_endpoints(topology) or not any(
+        s.injection == "runtime" for s in topology.secrets.values()
+    ):
+        return []
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": metadata(
+                f"{component.name}-simulators",
+                component.namespace,
+                labels={COMPONENT_LABEL: component.name},
+            ),
+            "spec": {
+                "type": "NodePort",
+                "externalTrafficPolicy": "Local",
+                "selector": {COMPONENT_LABEL: component.name},
+                "ports": [
+                    {
+                        "name": "https",
+                        "port": OPENBAO_PORT,
+                        "targetPort": OPENBAO_PORT,
+                        "nodePort": OPENBAO_SIMULATOR_NODE_PORT,
+                        "protocol": "TCP",
+                    }
+                ],
+            },
+        }
     ]
 
 

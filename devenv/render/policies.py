@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 
 from devenv.render.objects import Manifest, metadata
-from devenv.topology.intent import Flow, intended_flows
+from devenv.topology.intent import Flow, intended_flows, simulator_of
 from devenv.topology.labels import (
     COMPONENT_LABEL,
     NAMESPACE_NAME_LABEL,
@@ -99,6 +99,10 @@ class _FlowRenderer:
                     "podSelector": {"matchLabels": {ZONE_LABEL: term}},
                 }
             ]
+        simulated = simulator_of(self.topology, term)
+        if simulated is not None:  # its one address, once known; else nobody
+            address = spec.external[simulated].simulator_address
+            return [] if address is None else _ip_blocks([ipaddress.IPv4Network(address)], ())
         if term in spec.external:
             external = spec.external[term]
             blocks = _ip_blocks(external.cidrs, (*self.internal, *external.excluded_cidrs))
@@ -155,16 +159,20 @@ class _FlowRenderer:
         ports = _port_list(p for c in targets for p in c.ports if _wanted(flow, p))
         if not ports:
             return None
-        rules = [{"from": self.peers(term), "ports": ports} for term in flow.sources]
-        return self._flow_policy(flow, namespace, "ingress", rules)
+        # A term with no peers (a simulator not started yet) adds no rule: an empty
+        # `from` would admit every source.
+        rules = [
+            {"from": peers, "ports": ports} for term in flow.sources if (peers := self.peers(term))
+        ]
+        return self._flow_policy(flow, namespace, "ingress", rules) if rules else None
 
     def egress(self, flow: Flow, namespace: str) -> Manifest | None:
         if not self.local_pods(flow.sources, namespace):
             return None
         rules = [
-            {"to": self.peers(term), "ports": ports}
+            {"to": peers, "ports": ports}
             for term in flow.destinations
-            if (ports := self.destination_ports(flow, term))
+            if (ports := self.destination_ports(flow, term)) and (peers := self.peers(term))
         ]
         return self._flow_policy(flow, namespace, "egress", rules) if rules else None
 

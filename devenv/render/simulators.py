@@ -6,10 +6,15 @@ cloud API calls do."""
 from __future__ import annotations
 
 from devenv.render.objects import Manifest, metadata
+from devenv.secrets.files import KV_MOUNT, TLS_DIR
 from devenv.topology.labels import SERVICE_NAME_LABEL, SIMULATES_LABEL
 from devenv.topology.model import Topology
 
 __all__ = [
+    "OPENBAO_SIMULATOR_NODE_PORT",
+    "SIMULATOR_CA_FILE",
+    "SIMULATOR_TOKEN_DIR",
+    "SIMULATOR_TOKEN_FILE",
     "kind_cluster_of",
     "render_simulator_endpoints",
     "render_simulator_services",
@@ -17,8 +22,15 @@ __all__ = [
     "simulator_config",
     "simulator_container",
     "simulator_hosts",
+    "simulator_openbao_volume",
     "simulator_tls_volume",
 ]
+
+
+# The NodePort on which a simulator (outside the cluster) reaches OpenBao: kind
+# maps no host port to it, so only containers on kind's network can connect, and
+# OpenBao's NetworkPolicy admits the simulator's address alone.
+OPENBAO_SIMULATOR_NODE_PORT = 30820
 
 
 def simulated_endpoints(topology: Topology) -> list[str]:
@@ -74,12 +86,41 @@ def render_simulator_endpoints(topology: Topology, endpoint: str, address: str) 
     }
 
 
-def simulator_config(topology: Topology, endpoint: str) -> dict[str, object]:
-    """The ``STUB_CONFIG`` of a simulator: a stub in the cloud-api role."""
+def simulator_openbao_volume(topology: Topology, endpoint: str, context: str) -> str:
+    """The Docker volume holding the simulator's OpenBao token (written by `up`)."""
+    return f"{simulator_container(topology, endpoint, context)}-openbao"
+
+
+# Where a simulator finds its OpenBao token and the CA that OpenBao's certificate
+# is checked with (the dev CA's, beside its own serving certificate).
+SIMULATOR_TOKEN_DIR = "/run/openbao"  # noqa: S105 - a directory
+SIMULATOR_TOKEN_FILE = f"{SIMULATOR_TOKEN_DIR}/token"
+SIMULATOR_CA_FILE = f"{TLS_DIR}/ca.crt"
+
+
+def simulator_config(topology: Topology, endpoint: str, context: str) -> dict[str, object]:
+    """The ``STUB_CONFIG`` of a simulator: a stub in the cloud-api role. Where a
+    secret is read at run time, it checks signed calls against OpenBao, which it
+    reaches on the kind node's NodePort (the certificate's name given as SNI)."""
     simulator = topology.spec.external[endpoint].simulator
     assert simulator is not None  # noqa: S101 - only endpoints with a simulator get here
     # HTTPS like the API it stands for, with a certificate from the dev CA.
-    return {"component": endpoint, "kind": "cloud-api", "port": simulator.port, "tls": True}
+    config: dict[str, object] = {
+        "component": endpoint, "kind": "cloud-api", "port": simulator.port, "tls": True,
+    }  # fmt: skip
+    runtime = [s for s in topology.secrets.values() if s.injection == "runtime"]
+    if runtime:
+        openbao = topology.components["openbao"]
+        node = f"{kind_cluster_of(topology, context)}-control-plane"
+        config["tenant_credentials"] = {
+            "address": f"https://{node}:{OPENBAO_SIMULATOR_NODE_PORT}",
+            "tls_server_name": f"{openbao.name}.{openbao.namespace}.svc",
+            "kv_mount": KV_MOUNT,
+            "path_prefix": runtime[0].path,
+            "token_file": SIMULATOR_TOKEN_FILE,
+            "ca_file": SIMULATOR_CA_FILE,
+        }
+    return config
 
 
 def simulator_hosts(topology: Topology, endpoint: str) -> list[str]:

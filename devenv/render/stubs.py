@@ -112,6 +112,31 @@ def agent_token_volume() -> Manifest:
     return {"name": AGENT_TOKEN_VOLUME, "projected": {"sources": [{"serviceAccountToken": token}]}}
 
 
+# The stub's own copy of the token the agent logs in with (OpenBao's audience):
+# the cloud MCPs log in with it to read tenant credentials per request.
+OPENBAO_TOKEN_DIR = "/var/run/secrets/openbao"  # noqa: S105 - a directory
+
+
+def _tenant_credentials(topology: Topology, component: ComponentSpec) -> dict[str, Any]:
+    """Where a runtime reader reads tenant credentials (§6.2): OpenBao over HTTPS,
+    Kubernetes auth with its own role, its one cloud (the one it signs calls for)."""
+    runtime = topology.runtime_secrets(component)
+    if not runtime or not component.clouds:
+        return {}
+    openbao = topology.components["openbao"]
+    settings = {
+        "address": f"https://{openbao.name}.{openbao.namespace}.svc:{openbao.primary_port.port}",
+        "kv_mount": KV_MOUNT,
+        "path_prefix": topology.secrets[runtime[0]].path,
+        "auth_mount": "kubernetes",
+        "role": role_name(component),
+        "jwt_file": f"{OPENBAO_TOKEN_DIR}/token",
+        "ca_file": f"{CA_DIR}/ca.crt",
+    }
+    cloud = component.clouds[0] if len(component.clouds) == 1 else None
+    return {"tenant_credentials": settings, **({"cloud": cloud} if cloud else {})}
+
+
 def stub_config(topology: Topology, component: ComponentSpec) -> dict[str, Any]:
     """What a stub needs to play its role. Names and addresses only, never values."""
     calls = {
@@ -142,9 +167,8 @@ def stub_config(topology: Topology, component: ComponentSpec) -> dict[str, Any]:
             and (url := topology.spec.external[target].simulator_url())
         },
         "secrets": topology.injected_secrets(component),
-        "runtime_secrets": [
-            s for s in component.secrets if topology.secrets[s].injection == "runtime"
-        ],
+        "runtime_secrets": topology.runtime_secrets(component),
+        **_tenant_credentials(topology, component),
         "secrets_dir": SECRETS_DIR,
         "checks": checks,
         # The dev CA: external endpoints' certificates (the simulator's) are verified.
@@ -198,8 +222,12 @@ def render_stub(context: RenderContext, component: ComponentSpec) -> list[Manife
     volumes: list[Manifest] = [
         {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}
     ]
-    if annotations:
+    reads_at_run_time = "tenant_credentials" in _tenant_credentials(topology, component)
+    if annotations or reads_at_run_time:
         volumes.append(agent_token_volume())
+    if reads_at_run_time:
+        mount = {"name": AGENT_TOKEN_VOLUME, "mountPath": OPENBAO_TOKEN_DIR, "readOnly": True}
+        mounts.append(mount)
     # The dev CA's certificate (public): what the stub verifies external endpoints with.
     volumes.append({"name": "ca", "secret": {"secretName": DEV_CA_SECRET, "defaultMode": 0o444}})
     mounts.append({"name": "ca", "mountPath": CA_DIR, "readOnly": True})

@@ -4,7 +4,8 @@ Owns the secret-file contract shared by the renderers, the stubs and the checks
 (``files``: mount, paths, agent templates), the dev values generated once and
 kept in devenv's private state (``dev_values``), the OpenBao HTTP client
 (``client``), reaching the environment's OpenBao (``connection``: an address or
-a port-forward), the bootstrap (``bootstrap``), rotation (``rotation``), the
+a port-forward), the bootstrap (``bootstrap``), each entry and its version (``inventory``),
+rotation (``rotation``), the
 gateway's dev certificate (``tls``) and keeping every known value out of what
 devenv prints (``redaction``).
 

@@ -5,13 +5,16 @@ every secret. Idempotent: a second run changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from devenv.errors import ConfigError
 from devenv.secrets.client import BaoClient, OpenBaoError
-from devenv.secrets.dev_values import DataAddresses, DevCredentials, rotated_values, secret_values
+from devenv.secrets.dev_values import (
+    DataAddresses,
+    DevCredentials,
+    secret_values,
+    tenant_seed_key,
+)
 from devenv.secrets.files import KV_MOUNT, OPENBAO_AUDIENCE
 from devenv.topology.model import ComponentSpec, Topology
 
@@ -20,14 +23,12 @@ __all__ = [
     "POLICY_PREFIX",
     "BootstrapReport",
     "KubernetesAuth",
-    "SecretStatus",
     "bootstrap",
     "component_token",
-    "list_secrets",
     "policy_document",
     "role_name",
-    "rotate",
-    "secret_names",
+    "simulator_policy_name",
+    "simulator_token",
 ]
 
 POLICY_PREFIX = "finops-"
@@ -65,13 +66,40 @@ def role_name(component: ComponentSpec) -> str:
     return f"{POLICY_PREFIX}{component.name}"
 
 
+def _read_block(path: str) -> str:
+    return f'path "{KV_MOUNT}/data/{path}" {{\n  capabilities = ["read"]\n}}\n'
+
+
 def policy_document(topology: Topology, component: ComponentSpec) -> str:
-    """Read on exactly the component's secrets: nothing else, not even listing."""
+    """Read on exactly the component's secrets: nothing else, not even listing. A
+    runtime secret: every tenant's entry for the component's own clouds only."""
     blocks = []
     for secret in component.secrets:
-        path = topology.secrets[secret].path
-        blocks.append(f'path "{KV_MOUNT}/data/{path}" {{\n  capabilities = ["read"]\n}}\n')
+        spec = topology.secrets[secret]
+        if spec.injection == "runtime":
+            blocks += [_read_block(f"{spec.path}/+/{cloud}") for cloud in component.clouds]
+        else:
+            blocks.append(_read_block(spec.path))
     return "\n".join(blocks)
+
+
+def simulator_policy_name(endpoint: str) -> str:
+    return f"{POLICY_PREFIX}simulator-{endpoint}"
+
+
+def simulator_policy_document(topology: Topology) -> str:
+    """A cloud-API simulator checks signed calls against every tenant's current
+    credential: read on each runtime secret's entries, nothing else."""
+    runtime = [s for s in topology.secrets.values() if s.injection == "runtime"]
+    return "\n".join(_read_block(f"{secret.path}/+/+") for secret in runtime)
+
+
+def simulator_token(client: BaoClient, endpoint: str, ttl: str = "768h") -> str:
+    """A token for a simulator (outside the cluster: no service account to log in with)."""
+    body = client.request(
+        "POST", "auth/token/create", {"policies": [simulator_policy_name(endpoint)], "ttl": ttl}
+    )
+    return str((body or {})["auth"]["client_token"])
 
 
 def role_payload(component: ComponentSpec) -> dict[str, Any]:
@@ -169,9 +197,19 @@ def _ensure_policies_and_roles(
             report.record(f"role {role_name(component)}", "created" if not role else "updated")
         else:
             report.record(f"role {role_name(component)}", "unchanged")
+    simulators = _simulator_policies(topology)
+    for name, document in simulators.items():
+        existing = (client.request("GET", f"sys/policies/acl/{name}") or {}).get("data") or {}
+        if existing.get("policy") != document:
+            client.request("PUT", f"sys/policies/acl/{name}", {"policy": document})
+            report.record(f"policy {name}", "created" if not existing else "updated")
+        else:
+            report.record(f"policy {name}", "unchanged")
     # Components removed from the topology lose their access.
     policies = (client.request("LIST", "sys/policies/acl") or {}).get("data", {}).get("keys", [])
     for policy in policies:
+        if policy in simulators:
+            continue
         if policy.startswith(POLICY_PREFIX) and policy[len(POLICY_PREFIX) :] not in wanted:
             client.request("DELETE", f"sys/policies/acl/{policy}")
             report.record(f"policy {policy}", "deleted")
@@ -187,6 +225,19 @@ def _ensure_policies_and_roles(
             report.record(f"role {existing_role}", "deleted")
 
 
+def _simulator_policies(topology: Topology) -> dict[str, str]:
+    """Policy name -> document for each external endpoint's simulator, when some
+    secret is read at run time (the simulators check what it signs)."""
+    document = simulator_policy_document(topology)
+    if not document:
+        return {}
+    return {
+        simulator_policy_name(name): document
+        for name, endpoint in topology.spec.external.items()
+        if endpoint.simulator is not None
+    }
+
+
 def _ensure_secrets(
     client: BaoClient,
     topology: Topology,
@@ -195,11 +246,32 @@ def _ensure_secrets(
     report: BootstrapReport,
 ) -> None:
     for name, secret in topology.secrets.items():
+        if secret.injection == "runtime":
+            _ensure_tenant_entries(client, topology, name, credentials, report)
+            continue
         if client.read_kv(KV_MOUNT, secret.path) is None:
             client.write_kv(KV_MOUNT, secret.path, secret_values(name, credentials, addresses))
             report.record(f"secret {secret.path}", "created")
         else:
             report.record(f"secret {secret.path}", "unchanged")  # rotations are kept
+
+
+def _ensure_tenant_entries(
+    client: BaoClient,
+    topology: Topology,
+    name: str,
+    credentials: DevCredentials,
+    report: BootstrapReport,
+) -> None:
+    """Each synthetic tenant's credential for each cloud (kept: rotations too)."""
+    for tenant, cloud, path in topology.tenant_paths(name):
+        if client.read_kv(KV_MOUNT, path) is None:
+            client.write_kv(
+                KV_MOUNT, path, dict(credentials.seeds[tenant_seed_key(name, tenant, cloud)])
+            )
+            report.record(f"secret {path}", "created")
+        else:
+            report.record(f"secret {path}", "unchanged")
 
 
 def bootstrap(
@@ -226,15 +298,6 @@ def bootstrap(
     return report
 
 
-@dataclass(frozen=True)
-class SecretStatus:
-    name: str
-    path: str
-    version: int | None  # None: not in OpenBao yet
-    injection: str
-    readers: tuple[str, ...]
-
-
 def component_token(client: BaoClient, component: ComponentSpec, ttl: str = "768h") -> str:
     """A token with exactly the component's policy (compose's stand-in for Kubernetes auth)."""
     body = (
@@ -244,50 +307,3 @@ def component_token(client: BaoClient, component: ComponentSpec, ttl: str = "768
         or {}
     )
     return str(body["auth"]["client_token"])
-
-
-def list_secrets(client: BaoClient, topology: Topology) -> list[SecretStatus]:
-    statuses = []
-    for name, secret in topology.secrets.items():
-        metadata = client.request("GET", f"{KV_MOUNT}/metadata/{secret.path}")
-        version = (metadata or {}).get("data", {}).get("current_version") if metadata else None
-        readers = tuple(c.name for c in topology.components.values() if name in c.secrets)
-        statuses.append(SecretStatus(name, secret.path, version, secret.injection, readers))
-    return statuses
-
-
-def secret_names(topology: Topology, keys: Sequence[str]) -> list[str]:
-    """The secrets named by name or KV path; ConfigError naming the first unknown one.
-    Callers check before their first write: a typo must not leave half a rotation."""
-    by_key = {
-        **{n: n for n in topology.secrets},
-        **{s.path: n for n, s in topology.secrets.items()},
-    }
-    unknown = [key for key in keys if key not in by_key]
-    if unknown:
-        raise ConfigError(
-            f"unknown secret {unknown[0]!r}",
-            hint=f"secrets: {', '.join(sorted(topology.secrets))} (or their KV paths)",
-        )
-    return [by_key[key] for key in keys]
-
-
-def rotate(
-    client: BaoClient,
-    topology: Topology,
-    names: list[str],
-    *,
-    on_rotated: Callable[[str, dict[str, Any]], None] | None = None,
-) -> dict[str, int]:
-    """Write a new version of each named secret (by name or KV path)."""
-    versions = {}
-    for name in secret_names(topology, names):
-        path = topology.secrets[name].path
-        current = client.read_kv(KV_MOUNT, path)
-        if current is None:
-            raise OpenBaoError(f"secret {path} is not in OpenBao", hint="run `devenv up` first")
-        new = rotated_values(name, current[0])
-        versions[name] = client.write_kv(KV_MOUNT, path, new)
-        if on_rotated is not None:
-            on_rotated(name, new)
-    return versions

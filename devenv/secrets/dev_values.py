@@ -78,12 +78,16 @@ _GENERATORS: dict[str, Callable[[], dict[str, str]]] = {
         "client_secret": _random(48),
     },
     "llm-api-keys": lambda: {"gemini_api_key": _random(39), "claude_api_key": _random(48)},
-    "tenant-cloud-credentials": lambda: {
-        "aws_access_key_id": "AKIA" + _random(16).upper(),
-        "aws_secret_access_key": _random(40),
-        "azure_client_secret": _random(34),
-        "gcp_service_account_key": _random(64),
+}
+# A tenant's credential for one cloud, named as that cloud names them (the stubs
+# sign with secret_access_key, client_secret, private_key).
+_CLOUD_GENERATORS: dict[str, Callable[[], dict[str, str]]] = {
+    "aws": lambda: {
+        "access_key_id": "AKIA" + _random(16).upper(),
+        "secret_access_key": _random(40),
     },
+    "azure": lambda: {"client_id": _uuid_like(), "client_secret": _random(34)},
+    "gcp": lambda: {"private_key_id": _random(40).lower(), "private_key": _random(64)},
 }
 _DERIVED = frozenset({"database-url", "redis-password"})
 
@@ -94,13 +98,33 @@ def generate_fields(secret: str) -> dict[str, str]:
     return generator() if generator else {"value": _random(40)}
 
 
+def tenant_seed_key(secret: str, tenant: str, cloud: str) -> str:
+    """Where a tenant's credential for one cloud is kept among the seeds."""
+    return f"{secret}/{tenant}/{cloud}"
+
+
+def generate_cloud_fields(cloud: str) -> dict[str, str]:
+    """A fresh credential for ``cloud`` (a tenant's first version, or a rotation)."""
+    return _CLOUD_GENERATORS[cloud]()
+
+
+def _uuid_like() -> str:
+    digits = "".join(secrets.choice("0123456789abcdef") for _ in range(32))
+    return "-".join((digits[:8], digits[8:12], digits[12:16], digits[16:20], digits[20:]))
+
+
 def load_or_create_credentials(path: Path, topology: Topology) -> DevCredentials:
     """The credentials in ``path``; whatever is absent is created with random values
     and saved (mode 0600), so every later load returns the same ones."""
     stored = read_json(path) or {}
     seeds: dict[str, dict[str, str]] = dict(stored.get("seeds") or {})
-    for name in topology.secrets:
-        if name not in _DERIVED and name not in seeds:
+    for name, secret in topology.secrets.items():
+        if secret.injection == "runtime":
+            for tenant, cloud, _ in topology.tenant_paths(name):
+                key = tenant_seed_key(name, tenant, cloud)
+                if key not in seeds:
+                    seeds[key] = generate_cloud_fields(cloud)
+        elif name not in _DERIVED and name not in seeds:
             seeds[name] = generate_fields(name)
     credentials = DevCredentials(
         postgres_password=stored.get("postgres_password") or _random(32),

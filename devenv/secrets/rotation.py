@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from devenv.errors import ConfigError
-from devenv.secrets.bootstrap import rotate, secret_names
 from devenv.secrets.client import BaoClient
 from devenv.secrets.connection import credentials_path, openbao_session
 from devenv.secrets.dev_values import load_credentials, save_credentials
+from devenv.secrets.inventory import rotate, secret_names
 from devenv.topology.model import Topology
 
 __all__ = ["rotate_and_keep", "rotate_secrets"]
@@ -31,7 +31,7 @@ def rotate_secrets(
             "name the secrets to rotate, or pass --all (not both)",
             hint="`devenv secrets list` shows them",
         )
-    names = list(topology.secrets) if all_secrets else secret_names(topology, keys)
+    names = secret_names(topology, list(topology.secrets) if all_secrets else keys)
     load_credentials(credentials_path(topology), topology)  # an environment exists
     with openbao_session(topology, address=address, context=context) as client:
         return rotate_and_keep(client, topology, names)

@@ -207,6 +207,10 @@ class Docker:
             timeout=120,
         )  # fmt: skip
 
+    def volume_exists(self, volume: str) -> bool:
+        result = run(["docker", "volume", "inspect", volume], check=False, timeout=30)
+        return result.returncode == 0
+
     def remove_volume(self, volume: str) -> None:
         run(["docker", "volume", "rm", "-f", volume], check=False, timeout=60)
 

@@ -13,8 +13,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from devenv.topology.model import KUBE_APISERVER, SECRET_READERS, Ports, Topology
-from devenv.topology.peers import KUBE_DNS, KUBELET, DestPort, Endpoint, topology_endpoints
+from devenv.topology.model import (
+    KUBE_APISERVER,
+    SECRET_READERS,
+    Ports,
+    Topology,
+)
+from devenv.topology.peers import (
+    KUBE_DNS,
+    KUBELET,
+    DestPort,
+    Endpoint,
+    simulator_term,
+    topology_endpoints,
+)
 
 __all__ = ["ALL_PODS", "Flow", "RuleBook", "endpoint_names", "intended_flows"]
 
@@ -94,7 +106,26 @@ def endpoint_names(topology: Topology) -> set[str]:
         | set(topology.spec.external)
         | set(topology.components)
         | {KUBE_APISERVER}
+        | simulator_terms(topology)
     )
+
+
+def simulator_terms(topology: Topology) -> set[str]:
+    """Rule terms for the external endpoints' dev simulators (outside the cluster,
+    known by the address they run at)."""
+    return {
+        simulator_term(name)
+        for name, spec in topology.spec.external.items()
+        if spec.simulator is not None
+    }
+
+
+def simulator_of(topology: Topology, term: str) -> str | None:
+    """The external endpoint whose simulator ``term`` names, or None."""
+    for name in topology.spec.external:
+        if term == simulator_term(name) and topology.spec.external[name].simulator is not None:
+            return name
+    return None
 
 
 def port_matches(ports: Ports, port: DestPort) -> bool:
@@ -144,6 +175,10 @@ class RuleBook:
             )
         if term in spec.zones:
             return self.is_managed(endpoint) and endpoint.zone == term
+        simulated = simulator_of(self.topology, term)
+        if simulated is not None:
+            known = spec.external[simulated].simulator_address
+            return not endpoint.is_pod and known is not None and endpoint.address == known
         if term in spec.external:
             address = endpoint.address
             return (

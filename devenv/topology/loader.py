@@ -106,6 +106,7 @@ def _resolve_components(spec: TopologyFile) -> dict[str, ComponentSpec]:
             secrets=entry.secrets,
             calls=entry.calls,
             ref=entry.ref,
+            clouds=entry.clouds,
         )
     return resolved
 
@@ -205,6 +206,24 @@ def _secret_problems(topology: Topology) -> Found:
     read = {secret for component in spec.components.values() for secret in component.secrets}
     for name in sorted(set(spec.secrets) - read):
         yield f"secrets.{name}", "no component reads this secret"
+    for name, secret in spec.secrets.items():
+        if secret.tenants and secret.injection != "runtime":
+            yield f"secrets.{name}.tenants", "only a runtime secret has an entry per tenant"
+        for index, tenant in enumerate(secret.tenants):
+            if not _DNS_LABEL.match(tenant):
+                yield f"secrets.{name}.tenants[{index}]", "a tenant id must be a DNS-1035 label"
+    for name, component in topology.components.items():
+        runtime = topology.runtime_secrets(component)
+        if component.clouds and not runtime:
+            yield (
+                f"components.{name}.clouds",
+                "clouds name whose tenant credentials it reads: it needs a runtime secret",
+            )
+        elif runtime and not component.clouds:
+            yield (
+                f"components.{name}.clouds",
+                f"it reads {runtime[0]} at run time: name the clouds (aws, azure, gcp)",
+            )
 
 
 def _rule_reference_problems(topology: Topology) -> Found:

@@ -31,6 +31,7 @@ STUB_KINDS: frozenset[str] = frozenset({"gateway", "frontend", "agent", "mcp", "
 SECRET_READERS = "secret-readers"  # noqa: S105 - a rule keyword, not a credential
 KUBE_APISERVER = "kube-apiserver"
 
+
 _PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$")
 
 
@@ -191,11 +192,18 @@ class ExceptionRule(_Model):
     resolution: str
 
 
+Cloud = Literal["aws", "azure", "gcp"]
+CLOUDS: tuple[Cloud, ...] = ("aws", "azure", "gcp")
+
+
 class SecretSpec(_Model):
     path: str
     injection: Literal["sidecar", "runtime"]
     ref: str
     description: str | None = None
+    # A runtime secret is one entry per tenant and cloud, at <path>/<tenant>/<cloud>:
+    # the synthetic tenants the environment seeds (dev data, never real ones).
+    tenants: tuple[str, ...] = ()
 
 
 class KindDefaults(_Model):
@@ -213,6 +221,8 @@ class ComponentFile(_Model):
     probe_scheme: Literal["HTTP", "HTTPS"] | None = None
     secrets: tuple[str, ...] = ()
     calls: tuple[str, ...] = ()
+    # The clouds whose tenant credentials it reads at run time (a runtime secret's).
+    clouds: tuple[Cloud, ...] = ()
     ref: str | None = None
 
 
@@ -278,6 +288,7 @@ class ComponentSpec:
     secrets: tuple[str, ...]
     calls: tuple[str, ...]
     ref: str | None
+    clouds: tuple[Cloud, ...] = ()
 
     @property
     def is_stub(self) -> bool:
@@ -368,3 +379,21 @@ class Topology:
 
     def injected_secrets(self, component: ComponentSpec) -> list[str]:
         return [s for s in component.secrets if self.secrets[s].injection == "sidecar"]
+
+    def runtime_secrets(self, component: ComponentSpec) -> list[str]:
+        return [
+            s
+            for s in component.secrets
+            if s in self.secrets and self.secrets[s].injection == "runtime"
+        ]
+
+    def tenant_paths(self, secret: str) -> list[tuple[str, str, str]]:
+        """(tenant, cloud, KV path): each seeded tenant, for each cloud its readers read."""
+        spec = self.secrets[secret]
+        clouds = {cl for c in self.components.values() if secret in c.secrets for cl in c.clouds}
+        return [
+            (tenant, cloud, f"{spec.path}/{tenant}/{cloud}")
+            for tenant in spec.tenants
+            for cloud in CLOUDS
+            if cloud in clouds
+        ]

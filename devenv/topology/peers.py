@@ -21,11 +21,18 @@ __all__ = [
     "DestPort",
     "Endpoint",
     "pseudo_endpoints",
+    "simulator_term",
     "topology_endpoints",
 ]
 
 KUBELET = "kubelet"
 KUBE_DNS = "kube-dns"
+
+
+def simulator_term(endpoint: str) -> str:
+    """How rules name an external endpoint's dev simulator (outside the cluster)."""
+    return f"{endpoint}-simulator"
+
 
 Category = Literal["pod", "external", "node"]
 
@@ -77,7 +84,7 @@ def _node_address(topology: Topology) -> ipaddress.IPv4Address:
 
 
 def pseudo_endpoints(topology: Topology) -> list[Endpoint]:
-    """Internet, cloud APIs, kubelet, API server and cluster DNS."""
+    """Internet, cloud APIs (and their simulators), kubelet, API server and cluster DNS."""
     cluster = topology.cluster
     node = _node_address(topology)
     endpoints = [
@@ -90,6 +97,17 @@ def pseudo_endpoints(topology: Topology) -> list[Endpoint]:
             is_source=name == "internet",
         )
         for name, spec in topology.spec.external.items()
+    ]
+    # A simulator, once it runs somewhere known: a source only (what it may reach).
+    endpoints += [
+        Endpoint(
+            name=simulator_term(name),
+            category="external",
+            address=spec.simulator_address,
+            is_destination=False,
+        )
+        for name, spec in topology.spec.external.items()
+        if spec.simulator is not None and spec.simulator_address is not None
     ]
     endpoints.append(Endpoint(name=KUBELET, category="node", address=node, is_destination=False))
     endpoints.append(

@@ -95,6 +95,7 @@ def _runtime_settings(raw: Any, environ: Mapping[str, str]) -> RuntimeSettings |
         jwt_file=_optional_path(raw.get("jwt_file")),
         token_file=_optional_path(token_file),
         ca_file=_optional_path(environ.get("STUB_OPENBAO_CA_FILE", raw.get("ca_file"))),
+        tls_server_name=raw.get("tls_server_name"),
         timeout=float(raw.get("timeout", 2.0)),
     )
 

@@ -78,6 +78,9 @@ class RuntimeSettings:
     jwt_file: Path | None = None  # the service-account token projected for OpenBao
     token_file: Path | None = None  # a token given as a file instead (compose, the simulator)
     ca_file: Path | None = None
+    # The name OpenBao's certificate is checked for, where the address is another
+    # (the simulator reaches it on a node port of the kind node).
+    tls_server_name: str | None = None
     timeout: float = 2.0
 
     def path(self, tenant: str, cloud: str) -> str:
@@ -164,6 +167,8 @@ class OpenBaoRuntime:
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         import httpx
 
+        if self.settings.tls_server_name:
+            kwargs["extensions"] = {"sni_hostname": self.settings.tls_server_name}
         try:
             return await self._client.request(method, f"/v1/{path}", **kwargs)
         except httpx.HTTPError as error:

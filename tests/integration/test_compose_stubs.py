@@ -119,6 +119,35 @@ def test_the_call_chain_crosses_compose_services(compose_env: dict[str, str]) ->
     assert answer["hops"][0]["hops"][0]["request_id"] == "compose-1"
 
 
+def _call_in(container: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+    script = (
+        "import json, urllib.request as u, urllib.error as e\n"
+        f"r = u.Request('http://127.0.0.1:8080/call', data={json.dumps(body)!r}.encode())\n"
+        "try:\n    a = u.urlopen(r, timeout=10); print(a.status, a.read().decode())\n"
+        "except e.HTTPError as x: print(x.code, x.read().decode())"
+    )
+    out = subprocess.run(
+        ["docker", "exec", container, "python", "-c", script],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout  # fmt: skip
+    status, _, answer = out.partition(" ")
+    return int(status), json.loads(answer)
+
+
+def test_a_tenants_call_is_signed_with_credentials_read_per_request(
+    compose_env: dict[str, str],
+) -> None:
+    container = f"{compose_env['DEVENV_COMPOSE_PROJECT']}-cost-agent-1"
+    route = ["aws-mcp", "cloud-apis"]
+    status, answer = _call_in(container, {"route": route, "tenant": "acme"})
+    assert status == 200, answer
+    simulator = answer["hops"][0]["hops"][0]  # type: ignore[index]
+    assert simulator["data"]["tenant"] == "acme"
+    assert simulator["data"]["credential_version"] >= 1
+    status, answer = _call_in(container, {"route": route, "tenant": "nobody"})
+    assert (status, answer["error"]) == (404, "aws-mcp: no aws credential for tenant nobody")
+
+
 def test_keys_and_tokens_stay_private_and_the_gateway_serves_tls(
     compose_env: dict[str, str],
 ) -> None:

@@ -17,13 +17,12 @@ from devenv.secrets.bootstrap import (
     BootstrapReport,
     KubernetesAuth,
     bootstrap,
-    list_secrets,
     policy_document,
-    rotate,
 )
 from devenv.secrets.client import BaoClient, OpenBaoError
 from devenv.secrets.dev_values import KUBERNETES_ADDRESSES, DevCredentials
 from devenv.secrets.files import KV_MOUNT, secret_file_content
+from devenv.secrets.inventory import list_secrets, rotate, secret_entries
 from devenv.topology.model import Topology
 from tests.secrets.conftest import Agent, BaoServer
 from tests.stub_processes import RunningStub, wait_until
@@ -48,12 +47,18 @@ def snapshot(client: BaoClient) -> dict[str, Any]:
     policies = sorted(client.request("LIST", "sys/policies/acl")["data"]["keys"])  # type: ignore[index]
     roles = sorted(client.request("LIST", "auth/kubernetes/role")["data"]["keys"])  # type: ignore[index]
     secrets = {}
-    for key in client.request("LIST", f"{KV_MOUNT}/metadata/finops")["data"]["keys"]:  # type: ignore[index]
-        data, version = client.read_kv(KV_MOUNT, f"finops/{key}")  # type: ignore[misc]
-        secrets[key] = (
-            version,
-            hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest(),
-        )
+    folders = ["finops/"]
+    while folders:  # every entry under finops/, tenants' included
+        folder = folders.pop()
+        for key in client.request("LIST", f"{KV_MOUNT}/metadata/{folder}")["data"]["keys"]:  # type: ignore[index]
+            if key.endswith("/"):
+                folders.append(f"{folder}{key}")
+                continue
+            data, version = client.read_kv(KV_MOUNT, f"{folder}{key}")  # type: ignore[misc]
+            secrets[f"{folder}{key}".removeprefix("finops/")] = (
+                version,
+                hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest(),
+            )
     return {
         "mount": client.mounts()[f"{KV_MOUNT}/"]["options"],
         "auth": sorted(client.auth_methods()),
@@ -83,7 +88,10 @@ def test_bootstrap_twice_gives_the_same_state(
     assert state["roles"]["finops-cost-agent"]["bound_service_account_namespaces"] == [
         "finops-agents"
     ]
-    assert set(state["secrets"]) == {s.path.split("/")[1] for s in topology.secrets.values()}
+    assert set(state["secrets"]) == {
+        entry.path.removeprefix("finops/") for entry in secret_entries(topology)
+    }
+    assert "tenants/acme/aws" in state["secrets"]
 
 
 def test_each_policy_reads_exactly_its_topology_paths(
@@ -98,12 +106,15 @@ def test_each_policy_reads_exactly_its_topology_paths(
             continue
         token = bao_server.token_for(f"finops-{component.name}")
         with BaoClient(bao_server.address, token) as own:
-            for name, secret in topology.secrets.items():
-                if name in component.secrets:
-                    assert own.read_kv(KV_MOUNT, secret.path) is not None, (component.name, name)
+            for entry in secret_entries(topology):
+                mine = entry.secret in component.secrets and (
+                    entry.cloud is None or entry.cloud in component.clouds
+                )
+                if mine:
+                    assert own.read_kv(KV_MOUNT, entry.path) is not None, (component.name, entry)
                 else:
                     with pytest.raises(OpenBaoError, match="HTTP 403"):
-                        own.read_kv(KV_MOUNT, secret.path)
+                        own.read_kv(KV_MOUNT, entry.path)
             with pytest.raises(OpenBaoError, match="HTTP 403"):
                 own.write_kv(KV_MOUNT, topology.secrets[component.secrets[0]].path, {"x": "y"})
     assert policy_document(topology, topology.components["cost-agent"]).count("capabilities") == 2
@@ -126,6 +137,34 @@ def test_a_rerun_keeps_rotated_values(
         statuses = {s.name: s for s in list_secrets(client, topology)}
     assert statuses["llm-api-keys"].version == 2
     assert "cost-agent" in statuses["llm-api-keys"].readers
+
+
+def test_tenant_credentials_are_one_entry_per_tenant_and_cloud(
+    bao_server: BaoServer,
+    topology: Topology,
+    run_bootstrap: Bootstrap,
+) -> None:
+    with bao_server.client() as client:
+        run_bootstrap(client)
+        before = client.read_kv(KV_MOUNT, "finops/tenants/acme/aws")
+        versions = rotate(client, topology, ["finops/tenants/acme/aws"])
+        assert versions == {"tenant-cloud-credentials/acme/aws": 2}
+        after = client.read_kv(KV_MOUNT, "finops/tenants/acme/aws")
+        statuses = {s.name: s for s in list_secrets(client, topology)}
+    assert before is not None
+    assert after is not None
+    assert set(before[0]) == set(after[0]) == {"access_key_id", "secret_access_key"}
+    assert before[0]["secret_access_key"] != after[0]["secret_access_key"]
+    assert statuses["tenant-cloud-credentials/acme/aws"].version == 2
+    assert statuses["tenant-cloud-credentials/globex/azure"].readers == (
+        "azure-mcp", "remediation-mcp",
+    )  # fmt: skip
+    # The simulators' policy reads every tenant's entries and nothing else.
+    token = bao_server.token_for("finops-simulator-cloud-apis")
+    with BaoClient(bao_server.address, token) as simulator:
+        assert simulator.read_kv(KV_MOUNT, "finops/tenants/initech/gcp") is not None
+        with pytest.raises(OpenBaoError, match="HTTP 403"):
+            simulator.read_kv(KV_MOUNT, "finops/llm")
 
 
 def _file_version(path: Path) -> int | None:

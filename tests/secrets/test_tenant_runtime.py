@@ -76,6 +76,16 @@ def _write(server: BaoServer, tenant: str, cloud: str, fields: dict[str, str]) -
     return server.client().write_kv(KV_MOUNT, f"{PREFIX}/{tenant}/{cloud}", fields)
 
 
+def _stop(pid: int) -> None:
+    """SIGSTOP, returning once the process is stopped: a Go server answers from any of
+    its threads until the kernel has stopped them all (it then answers nothing)."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+        assert time.monotonic() < deadline, "the process did not stop"
+        time.sleep(0.01)
+
+
 AWS = {"access_key_id": "AKIADEVACME", "secret_access_key": "acme-aws-secret-v1"}
 
 
@@ -215,7 +225,7 @@ def test_openbao_stopped_fails_fast_and_a_read_works_again_once_it_answers(
         client = OpenBaoRuntime(runtime)
         try:
             await client.read("acme", "aws")
-            os.kill(jwt_auth.process.pid, signal.SIGSTOP)  # answers nothing, like a hung pod
+            _stop(jwt_auth.process.pid)  # answers nothing, like a hung pod
             try:
                 started = time.monotonic()
                 with pytest.raises(OpenBaoUnavailable, match=r"OpenBao at \S+ does not answer"):
@@ -367,7 +377,7 @@ def test_openbao_down_is_a_503_naming_it_and_the_chain_recovers(
     chain: Chain, jwt_auth: BaoServer
 ) -> None:
     assert chain.ask("acme").status_code == 200
-    os.kill(jwt_auth.process.pid, signal.SIGSTOP)
+    _stop(jwt_auth.process.pid)
     try:
         down = chain.ask("acme")
         ready = httpx.get(f"{chain.mcp.url}/ready", timeout=10)

@@ -12,9 +12,17 @@ from devenv.apply.engine import Phase, RunContext, digest
 from devenv.apply.waiting import is_ready, poll_phase, wait_ready, workloads
 from devenv.errors import DevenvError, ToolError
 from devenv.render import Manifest
-from devenv.secrets.bootstrap import bootstrap
+from devenv.render.simulators import (
+    SIMULATOR_TOKEN_FILE,
+    simulated_endpoints,
+    simulator_config,
+    simulator_container,
+)
+from devenv.secrets.bootstrap import bootstrap, simulator_token
+from devenv.secrets.client import BaoClient
 from devenv.secrets.connection import credentials_path, dev_credentials, openbao_session
 from devenv.secrets.dev_values import KUBERNETES_ADDRESSES, save_credentials
+from devenv.tools.docker import Docker
 from devenv.tools.kubectl import Kubectl
 from devenv.topology.labels import COMPONENT_LABEL, component_selector
 from devenv.topology.model import Topology
@@ -86,11 +94,38 @@ def _bootstrap_here(topology: Topology, kubectl: Kubectl, context: str) -> str:
     _keep_unseal_key(topology, kubectl)
     with openbao_session(topology, address=None, context=context) as client:
         result = bootstrap(client, topology, dev_credentials(topology), KUBERNETES_ADDRESSES)
+        simulators = _hand_tokens_to_simulators(client, topology, context)
     restarted = restart_agents(topology, kubectl) if result.fresh_openbao else 0
+    handed = f", an OpenBao token for {simulators} simulator(s)" if simulators else ""
     return (
         f"bootstrap, {len(result.changed)} change(s),"
-        f" {restarted} pod(s) restarted for new agent tokens"
+        f" {restarted} pod(s) restarted for new agent tokens{handed}"
     )
+
+
+# Writes the token from stdin over the placeholder the simulators phase made: the
+# simulator's own uid owns it, and the value never appears in an argument list.
+_WRITE_FROM_STDIN = (
+    "import sys; handle = open(sys.argv[1], 'w'); handle.write(sys.stdin.read()); handle.close()"
+)
+
+
+def _hand_tokens_to_simulators(client: BaoClient, topology: Topology, context: str) -> int:
+    """A fresh token (its own policy: tenants' entries, read only) for each running
+    simulator that checks signed calls; it re-reads the file when OpenBao refuses
+    the one it holds (a restarted dev-mode OpenBao forgot every token)."""
+    docker, handed = Docker(), 0
+    for endpoint in simulated_endpoints(topology):
+        config = simulator_config(topology, endpoint, context)
+        container = simulator_container(topology, endpoint, context)
+        if "tenant_credentials" not in config or docker.container_id(container) is None:
+            continue
+        docker.exec(
+            container, ["python", "-c", _WRITE_FROM_STDIN, SIMULATOR_TOKEN_FILE],
+            input_text=simulator_token(client, endpoint),
+        )  # fmt: skip
+        handed += 1
+    return handed
 
 
 def _inputs(run: RunContext) -> str:
@@ -162,4 +197,4 @@ def _keep_unseal_key(topology: Topology, kubectl: Kubectl) -> None:
         )
 
 
-PHASE = Phase("openbao", _execute, _inputs, _manifests, needs=("secrets", "images"))
+PHASE = Phase("openbao", _execute, _inputs, _manifests, needs=("secrets", "images", "simulators"))

@@ -14,10 +14,12 @@ import json
 from devenv.apply.engine import Phase, RunContext, digest
 from devenv.apply.waiting import poll_phase
 from devenv.render.simulators import (
+    SIMULATOR_TOKEN_DIR,
     simulated_endpoints,
     simulator_config,
     simulator_container,
     simulator_hosts,
+    simulator_openbao_volume,
     simulator_tls_volume,
 )
 from devenv.render.stubs import STUB_UID
@@ -53,7 +55,7 @@ def _inputs(run: RunContext) -> str:
         SIMULATOR_OPTIONS,
         {
             endpoint: (
-                simulator_config(run.topology, endpoint),
+                simulator_config(run.topology, endpoint, run.context),
                 _certificate(run, endpoint).cert_pem,
                 # A simulator removed by hand is started again.
                 docker.running_address(simulator_container(run.topology, endpoint, run.context)),
@@ -83,14 +85,25 @@ def _execute(run: RunContext) -> str:
         # Its serving key, readable by the simulator's uid alone, in a volume of its own.
         certificate = _certificate(run, endpoint)
         tls_volume = simulator_tls_volume(run.topology, endpoint, run.context)
-        docker.fill_volume(
-            tls_volume, image, {"tls.crt": certificate.cert_pem, "tls.key": certificate.key_pem},
-            uid=STUB_UID,
-        )  # fmt: skip
+        files = {
+            "tls.crt": certificate.cert_pem,
+            "tls.key": certificate.key_pem,
+            "ca.crt": environment_ca(run.topology.cluster.name).cert_pem,  # OpenBao's issuer
+        }
+        docker.fill_volume(tls_volume, image, files, uid=STUB_UID)
+        # Its OpenBao token: the openbao phase writes it once OpenBao is bootstrapped,
+        # into this volume (kept when the simulator is started again).
+        token_volume = simulator_openbao_volume(run.topology, endpoint, run.context)
+        if not docker.volume_exists(token_volume):
+            docker.fill_volume(token_volume, image, {"token": ""}, uid=STUB_UID, mode=0o600)
         docker.run_detached(
             container, image, network=KIND_NETWORK,
-            options=[*SIMULATOR_OPTIONS, "-v", f"{tls_volume}:{TLS_DIR}:ro"],
-            env={"STUB_CONFIG": json.dumps(simulator_config(run.topology, endpoint))},
+            options=[
+                *SIMULATOR_OPTIONS,
+                "-v", f"{tls_volume}:{TLS_DIR}:ro",
+                "-v", f"{token_volume}:{SIMULATOR_TOKEN_DIR}",
+            ],
+            env={"STUB_CONFIG": json.dumps(simulator_config(run.topology, endpoint, run.context))},
         )  # fmt: skip
     run.remember("started_simulators", True)  # `down` on this context removes them
     return f"{len(endpoints)} simulator(s) on the kind network, HTTPS from the dev CA"

@@ -24,7 +24,7 @@ def _registry(labels: dict[str, str]) -> str:
 @pytest.fixture(autouse=True)
 def _no_cluster(fp: FakeProcess, programs_in_usr_bin: None) -> None:
     fp.register([DOCKER, "rm", "-f", fp.any()])  # the simulator, if any
-    fp.register([DOCKER, "volume", "rm", fp.any()])
+    fp.register([DOCKER, "volume", "rm", fp.any()], occurrences=2)  # TLS and token volumes
     fp.register(["/usr/bin/kind", "get", "clusters"], stdout="other\n", occurrences=2)
 
 

@@ -188,3 +188,41 @@ def test_cloud_api_egress_skips_private_and_link_local_ranges_but_the_simulator(
     assert allowed("52.94.76.10") == (True, True)  # a public address: a cloud API
     for private in ("172.18.0.9", "10.1.2.3", "192.168.1.1", "169.254.169.254"):
         assert allowed(private) == (False, False), private
+
+
+def test_the_simulator_reaches_openbao_alone_and_only_once_its_address_is_known(
+    topology: Topology, image_set: ImageSet
+) -> None:
+    # As a live environment pins it: its node's address too (the probes' rule then
+    # admits the node alone, not kind's whole network, where the simulator runs).
+    simulator = ipaddress.IPv4Address("172.18.0.7")
+    pinned = topology.pinned(
+        node_addresses=[ipaddress.IPv4Address("172.18.0.2")],
+        simulator_addresses={"cloud-apis": simulator},
+    )
+    matrix = build_matrix(pinned, render_manifests(pinned, "dev", image_set))
+    assert matrix.mismatches() == []
+    from_simulator = {
+        (c.destination, c.port): c.observed
+        for c in matrix.cells
+        if c.source == "cloud-apis-simulator"
+    }
+    assert from_simulator.pop(("openbao", "8200/TCP")) is True
+    assert from_simulator.pop(("api-gateway", "8443/TCP")) is True  # as from the internet
+    assert {key for key, allowed in from_simulator.items() if allowed} == set()
+    assert ("postgresql-timescaledb", "5432/TCP") in from_simulator  # probed, blocked
+    # Before the simulator runs (and in `devenv policy` without an environment) the
+    # rule renders nothing: never an empty `from`, which would admit every source.
+    unpinned = render_manifests(topology, "dev", image_set)
+    names = {m["metadata"]["name"] for m in unpinned if m["kind"] == "NetworkPolicy"}
+    assert "simulator-tenant-credentials-ingress" not in names
+    pinned_policy = next(
+        m for m in render_manifests(pinned, "dev", image_set)
+        if m["metadata"]["name"] == "simulator-tenant-credentials-ingress"
+    )  # fmt: skip
+    assert pinned_policy["spec"]["ingress"] == [
+        {
+            "from": [{"ipBlock": {"cidr": "172.18.0.7/32"}}],
+            "ports": [{"port": 8200, "protocol": "TCP"}],
+        }
+    ]

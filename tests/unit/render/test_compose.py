@@ -30,7 +30,12 @@ def test_only_the_chosen_stubs_with_their_agents(topology: Topology, image_set: 
     assert set(services) == {
         "cost-agent", "cost-agent-agent", "aws-mcp", "aws-mcp-agent", "api-gateway", "cloud-apis",
         "api-gateway-tls",
+        # Tokens for reading tenant credentials per request: aws-mcp's, the simulator's.
+        "aws-mcp-openbao", "cloud-apis-openbao",
     }  # fmt: skip
+    assert "aws-mcp-openbao:/run/openbao:ro" in services["aws-mcp"]["volumes"]
+    simulator = json.loads(services["cloud-apis"]["environment"]["STUB_CONFIG"])
+    assert simulator["tenant_credentials"]["token_file"] == "/run/openbao/token"
     assert "api-gateway-agent" not in services  # the gateway reads no secret
     assert "cost-agent-secrets:/vault/secrets:ro" in services["cost-agent"]["volumes"]
     assert "cost-agent-secrets:/vault/secrets" in services["cost-agent-agent"]["volumes"]

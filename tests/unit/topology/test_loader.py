@@ -215,3 +215,18 @@ def test_any_mutation_loads_or_fails_with_pointed_problems(
     except ConfigError:
         return
     assert all(getattr(p, "file", None) == str(file) for p in problems)
+
+
+def test_runtime_readers_name_their_clouds(
+    raw_topology: dict[str, Any], write_topology: Callable[[dict[str, Any]], Path]
+) -> None:
+    del raw_topology["components"]["aws-mcp"]["clouds"]
+    raw_topology["components"]["cost-agent"]["clouds"] = ["aws"]
+    raw_topology["secrets"]["tenant-cloud-credentials"]["tenants"].append("Not_A_Label")
+    problems = problems_of(write_topology(raw_topology))
+    assert any(
+        "components.aws-mcp.clouds: it reads tenant-cloud-credentials at run time" in p
+        for p in problems
+    )
+    assert any("components.cost-agent.clouds: clouds name whose tenant" in p for p in problems)
+    assert any("tenants[3]: a tenant id must be a DNS-1035 label" in p for p in problems)
