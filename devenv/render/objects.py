@@ -211,7 +211,10 @@ def component_objects(
 
 def component_of(manifest: Manifest) -> str | None:
     """The component a rendered object belongs to (None: namespaces, policies, ...)."""
-    if manifest["kind"] in ("ServiceAccount", "Service", "Deployment", "StatefulSet"):
+    if manifest["kind"] == "Service":  # a component may have a second one (OpenBao's NodePort)
+        owner = (manifest["metadata"].get("labels") or {}).get(COMPONENT_LABEL)
+        return str(owner or manifest["metadata"]["name"])
+    if manifest["kind"] in ("ServiceAccount", "Deployment", "StatefulSet"):
         return str(manifest["metadata"]["name"])
     if manifest["kind"] in ("ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"):
         return "openbao-agent-injector"

@@ -18,7 +18,7 @@ from devenv.render.simulators import (
     simulator_config,
     simulator_container,
 )
-from devenv.secrets.bootstrap import bootstrap, simulator_token
+from devenv.secrets.bootstrap import BootstrapReport, bootstrap, simulator_token
 from devenv.secrets.client import BaoClient
 from devenv.secrets.connection import credentials_path, dev_credentials, openbao_session
 from devenv.secrets.dev_values import KUBERNETES_ADDRESSES, save_credentials
@@ -27,7 +27,14 @@ from devenv.tools.kubectl import Kubectl
 from devenv.topology.labels import COMPONENT_LABEL, component_selector
 from devenv.topology.model import Topology
 
-__all__ = ["PHASE", "SECRETS_COMPONENTS", "keep_bootstrapped", "openbao_instance"]
+__all__ = [
+    "PHASE",
+    "SECRETS_COMPONENTS",
+    "bootstrap_in_place",
+    "keep_bootstrapped",
+    "openbao_instance",
+    "restart_agents",
+]
 
 SECRETS_COMPONENTS = ("openbao", "openbao-agent-injector")
 WEBHOOK = "openbao-agent-injector-cfg"
@@ -88,13 +95,19 @@ def keep_bootstrapped(
         time.sleep(interval)
 
 
+def bootstrap_in_place(topology: Topology, context: str) -> tuple[BootstrapReport, int]:
+    """Bootstrap the cluster's OpenBao and hand the simulators their tokens; no pod
+    is touched. The report, and how many simulators got a token."""
+    _keep_unseal_key(topology, Kubectl(context))
+    with openbao_session(topology, address=None, context=context) as client:
+        result = bootstrap(client, topology, dev_credentials(topology), KUBERNETES_ADDRESSES)
+        return result, _hand_tokens_to_simulators(client, topology, context)
+
+
 def _bootstrap_here(topology: Topology, kubectl: Kubectl, context: str) -> str:
     """Bootstrap the cluster's OpenBao; on one that started empty, replace the pods
     whose agents hold the old one's tokens. What happened, in a few words."""
-    _keep_unseal_key(topology, kubectl)
-    with openbao_session(topology, address=None, context=context) as client:
-        result = bootstrap(client, topology, dev_credentials(topology), KUBERNETES_ADDRESSES)
-        simulators = _hand_tokens_to_simulators(client, topology, context)
+    result, simulators = bootstrap_in_place(topology, context)
     restarted = restart_agents(topology, kubectl) if result.fresh_openbao else 0
     handed = f", an OpenBao token for {simulators} simulator(s)" if simulators else ""
     return (

@@ -63,6 +63,7 @@ def _injected_pods(live: Live) -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_only_the_agent_holds_a_token_and_only_for_openbao(live: Live) -> None:
+    """...and the stub of a component that reads tenant credentials at run time."""
     problems = []
     for name, pod in _injected_pods(live):
         spec = pod["spec"]
@@ -73,9 +74,13 @@ def test_only_the_agent_holds_a_token_and_only_for_openbao(live: Live) -> None:
         audience = token.get("serviceAccountToken", {}).get("audience")
         if audience != OPENBAO_AUDIENCE:
             problems.append(f"{name}: agent token audience {audience!r}")
+        # A reader of tenant credentials logs in itself, per request (§6.2): its stub
+        # holds the same OpenBao-only token. No other container does.
+        component = live.topology.components[name]
+        holders = {*AGENT_CONTAINERS, *(["stub"] if component.clouds else [])}
         for container in spec.get("containers", []) + spec.get("initContainers", []):
             mounts = {m["name"] for m in container.get("volumeMounts", [])}
-            if AGENT_TOKEN_VOLUME in mounts and container["name"] not in AGENT_CONTAINERS:
+            if AGENT_TOKEN_VOLUME in mounts and container["name"] not in holders:
                 problems.append(f"{name}: container {container['name']} mounts the agent token")
     assert not problems, "\n".join(problems)
     component = live.topology.components[PROBE_COMPONENT]
