@@ -188,7 +188,13 @@ class OpenBaoRuntime:
     async def _login(self) -> None:
         settings = self.settings
         if settings.token_file is not None:  # a token given to us: re-read, never renewed here
-            self._token = settings.token_file.read_text(encoding="utf-8").strip()
+            try:
+                token = settings.token_file.read_text(encoding="utf-8").strip()
+            except OSError:
+                token = ""
+            if not token:  # `devenv up` writes it once OpenBao is bootstrapped
+                raise OpenBaoUnavailable(f"no OpenBao token in {settings.token_file} yet")
+            self._token = token
             self._issued_at, self._expires_at, self._renewable = self._clock(), float("inf"), False
             return
         jwt = settings.jwt_file.read_text(encoding="utf-8").strip() if settings.jwt_file else ""

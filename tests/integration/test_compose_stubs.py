@@ -99,30 +99,15 @@ def test_rotation_reaches_the_stub_without_restart(compose_env: dict[str, str]) 
     ).stdout == started  # fmt: skip
 
 
-def test_the_call_chain_crosses_compose_services(compose_env: dict[str, str]) -> None:
-    container = f"{compose_env['DEVENV_COMPOSE_PROJECT']}-cost-agent-1"
-    body = json.dumps({"route": ["aws-mcp", "cloud-apis"]})
-    script = (
-        "import urllib.request as u\n"
-        f"r = u.Request('http://127.0.0.1:8080/call', data={body!r}.encode(),"
-        " headers={'X-Request-ID': 'compose-1'})\n"
-        "print(u.urlopen(r, timeout=5).read().decode())"
-    )
-    out = subprocess.run(
-        ["docker", "exec", container, "python", "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    answer = json.loads(out.stdout)
-    assert answer["hops"][0]["component"] == "aws-mcp"
-    assert answer["hops"][0]["hops"][0]["request_id"] == "compose-1"
-
-
-def _call_in(container: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+def _call_in(
+    container: str, body: dict[str, object], request_id: str = ""
+) -> tuple[int, dict[str, object]]:
+    """POST /call from inside a compose container: (status, answer)."""
+    headers = {"X-Request-ID": request_id} if request_id else {}
     script = (
         "import json, urllib.request as u, urllib.error as e\n"
-        f"r = u.Request('http://127.0.0.1:8080/call', data={json.dumps(body)!r}.encode())\n"
+        f"r = u.Request('http://127.0.0.1:8080/call', data={json.dumps(body)!r}.encode(),"
+        f" headers={headers!r})\n"
         "try:\n    a = u.urlopen(r, timeout=10); print(a.status, a.read().decode())\n"
         "except e.HTTPError as x: print(x.code, x.read().decode())"
     )
@@ -132,6 +117,15 @@ def _call_in(container: str, body: dict[str, object]) -> tuple[int, dict[str, ob
     ).stdout  # fmt: skip
     status, _, answer = out.partition(" ")
     return int(status), json.loads(answer)
+
+
+def test_the_call_chain_crosses_compose_services(compose_env: dict[str, str]) -> None:
+    container = f"{compose_env['DEVENV_COMPOSE_PROJECT']}-cost-agent-1"
+    status, answer = _call_in(container, {"route": ["aws-mcp", "cloud-apis"]}, "compose-1")
+    assert status == 200, answer
+    hop = answer["hops"][0]  # type: ignore[index]
+    assert hop["component"] == "aws-mcp"
+    assert hop["hops"][0]["request_id"] == "compose-1"
 
 
 def test_a_tenants_call_is_signed_with_credentials_read_per_request(

@@ -256,6 +256,11 @@ def test_config_errors_are_explained() -> None:
     )
     assert config.port == 9
     assert config.worker_role == "celery-beat"
+    mcp = {"component": "aws-mcp", "cloud": "aws", "tenant_credentials": {"address": "https://x"}}
+    with pytest.raises(ConfigError, match="tenant_credentials needs 'kv_mount'"):
+        load_config({"STUB_CONFIG": json.dumps(mcp)})
+    with pytest.raises(ConfigError, match="cloud 'oracle' is not one of aws, azure, gcp"):
+        load_config({"STUB_CONFIG": json.dumps({"component": "x", "cloud": "oracle"})})
 
 
 @pytest.mark.parametrize(
@@ -266,6 +271,11 @@ def test_config_errors_are_explained() -> None:
         ("{not json", {}, "body is not JSON"),
         (json.dumps({"route": ["aws-mcp"] * 9}), {}, "route longer than 8 hops"),
         (json.dumps({"route": "aws-mcp"}), {}, "route must be a list of component names"),
+        (
+            json.dumps({"route": [], "tenant": "../x"}),
+            {},
+            "tenant must match [a-z0-9][a-z0-9-]{0,62}",
+        ),
     ],
 )
 def test_call_refuses_what_it_should_not_forward(
