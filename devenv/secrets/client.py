@@ -4,6 +4,7 @@ secrets commands need, with errors that say what failed and never a value."""
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,9 @@ import httpx
 from devenv.errors import DevenvError, ToolError
 
 __all__ = ["BaoClient", "OpenBaoError"]
+
+
+HEALTH_ATTEMPTS = 3
 
 
 class OpenBaoError(ToolError):
@@ -26,7 +30,9 @@ class BaoClient:
         self._http = httpx.Client(
             base_url=self.address,
             headers={"X-Vault-Token": token},
-            timeout=httpx.Timeout(10.0, connect=3.0),
+            # The connect phase includes the TLS handshake, which through a fresh
+            # port-forward to a node busy starting pods can take seconds.
+            timeout=httpx.Timeout(10.0, connect=10.0),
             verify=trust if trust is not None else True,
         )
 
@@ -64,13 +70,23 @@ class BaoClient:
         return body
 
     # --- the calls used by devenv
-    def health(self) -> dict[str, Any]:
-        try:
-            response = self._http.get("/v1/sys/health")
-        except httpx.HTTPError as error:
-            raise OpenBaoError(f"OpenBao at {self.address} does not answer: {error}") from None
-        body: dict[str, Any] = response.json()
-        return body
+    def health(self, attempts: int = HEALTH_ATTEMPTS) -> dict[str, Any]:
+        """OpenBao's health: the first call of a session, so a transport failure (a
+        port-forward just opened, a busy node) is tried again before it counts."""
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._http.get("/v1/sys/health")
+            except httpx.TransportError as error:
+                if attempt == attempts:
+                    raise OpenBaoError(
+                        f"OpenBao at {self.address} does not answer: {error}",
+                        hint="is OpenBao running? `devenv status` shows the data layer",
+                    ) from None
+                time.sleep(attempt)
+                continue
+            body: dict[str, Any] = response.json()
+            return body
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def mounts(self) -> dict[str, Any]:
         return (self.request("GET", "sys/mounts") or {}).get("data") or {}
