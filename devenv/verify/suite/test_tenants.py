@@ -31,6 +31,7 @@ from devenv.verify.suite.test_end_to_end import ROUTE, _gateway_port
 TENANT = "acme"
 ENTRY = "finops/tenants/acme/aws"
 MCP = "aws-mcp"
+RECOVERY_SECONDS = 60  # from the bootstrap of the returned OpenBao to a 200
 # From inside aws-mcp, with its own settings and token: which clouds it may read.
 _READ_EACH_CLOUD = """
 import asyncio, json
@@ -176,7 +177,12 @@ def test_openbao_down_is_a_503_naming_it_and_the_same_pods_recover(
         # touching a pod. The MCP logs in again on its own.
         returned = time.monotonic()
         bootstrap_in_place(live.topology, live.context)
+        # The new pod is ready, yet the node may still be wiring its address (the
+        # Service's endpoints, the enforcer's rules): asked again until it answers.
         again = _ask(live, TENANT)
+        while again.status_code != 200 and time.monotonic() - returned < RECOVERY_SECONDS:
+            time.sleep(1)
+            again = _ask(live, TENANT)
         assert again.status_code == 200, again.text
         recovered_in = time.monotonic() - returned
         assert {p["metadata"]["uid"] for p in live.pods(live.topology.components[MCP])} == mcp_pods
