@@ -72,7 +72,8 @@ def _compose_config(topology: Topology, component: ComponentSpec) -> dict[str, A
 
 
 def _compose_tenant_credentials(topology: Topology) -> dict[str, Any]:
-    runtime = next(s for s in topology.secrets.values() if s.injection == "runtime")
+    runtime = topology.runtime_secret
+    assert runtime is not None  # noqa: S101 - asked for runtime readers only
     return {
         "address": OPENBAO_ADDRESS,
         "kv_mount": KV_MOUNT,
@@ -84,7 +85,7 @@ def _compose_tenant_credentials(topology: Topology) -> dict[str, Any]:
 def runtime_token_holders(topology: Topology, chosen: Sequence[ComponentSpec]) -> list[str]:
     """Who reads tenant credentials at run time with a token `compose up` issues:
     the chosen runtime readers, and the cloud-API simulator when one runs."""
-    if not any(s.injection == "runtime" for s in topology.secrets.values()):
+    if topology.runtime_secret is None:
         return []
     readers = [c.name for c in chosen if topology.runtime_secrets(c) and c.clouds]
     simulator = [CLOUD_API_SIMULATOR] if _runs_simulator(chosen) else []

@@ -139,9 +139,7 @@ def _simulator_service(context: RenderContext, component: ComponentSpec) -> list
     check signed calls against the tenants' current credentials. Local: the node
     keeps the caller's address, which is what OpenBao's NetworkPolicy admits."""
     topology = context.topology
-    if not simulated_endpoints(topology) or not any(
-        s.injection == "runtime" for s in topology.secrets.values()
-    ):
+    if not simulated_endpoints(topology) or topology.runtime_secret is None:
         return []
     return [
         {

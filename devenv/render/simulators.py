@@ -108,15 +108,15 @@ def simulator_config(topology: Topology, endpoint: str, context: str) -> dict[st
     config: dict[str, object] = {
         "component": endpoint, "kind": "cloud-api", "port": simulator.port, "tls": True,
     }  # fmt: skip
-    runtime = [s for s in topology.secrets.values() if s.injection == "runtime"]
-    if runtime:
+    runtime = topology.runtime_secret
+    if runtime is not None:
         openbao = topology.components["openbao"]
         node = f"{kind_cluster_of(topology, context)}-control-plane"
         config["tenant_credentials"] = {
             "address": f"https://{node}:{OPENBAO_SIMULATOR_NODE_PORT}",
             "tls_server_name": f"{openbao.name}.{openbao.namespace}.svc",
             "kv_mount": KV_MOUNT,
-            "path_prefix": runtime[0].path,
+            "path_prefix": runtime.path,
             "token_file": SIMULATOR_TOKEN_FILE,
             "ca_file": SIMULATOR_CA_FILE,
         }

@@ -120,14 +120,13 @@ OPENBAO_TOKEN_DIR = "/var/run/secrets/openbao"  # noqa: S105 - a directory
 def _tenant_credentials(topology: Topology, component: ComponentSpec) -> dict[str, Any]:
     """Where a runtime reader reads tenant credentials (§6.2): OpenBao over HTTPS,
     Kubernetes auth with its own role, its one cloud (the one it signs calls for)."""
-    runtime = topology.runtime_secrets(component)
-    if not runtime or not component.clouds:
+    runtime = topology.runtime_secret
+    if runtime is None or not topology.runtime_secrets(component) or not component.clouds:
         return {}
-    openbao = topology.components["openbao"]
     settings = {
-        "address": f"https://{openbao.name}.{openbao.namespace}.svc:{openbao.primary_port.port}",
+        "address": service_url(topology, "openbao"),
         "kv_mount": KV_MOUNT,
-        "path_prefix": topology.secrets[runtime[0]].path,
+        "path_prefix": runtime.path,
         "auth_mount": "kubernetes",
         "role": role_name(component),
         "jwt_file": f"{OPENBAO_TOKEN_DIR}/token",

@@ -89,9 +89,9 @@ def simulator_policy_name(endpoint: str) -> str:
 
 def simulator_policy_document(topology: Topology) -> str:
     """A cloud-API simulator checks signed calls against every tenant's current
-    credential: read on each runtime secret's entries, nothing else."""
-    runtime = [s for s in topology.secrets.values() if s.injection == "runtime"]
-    return "\n".join(_read_block(f"{secret.path}/+/+") for secret in runtime)
+    credential: read on the runtime secret's entries, nothing else ("" without one)."""
+    runtime = topology.runtime_secret
+    return _read_block(f"{runtime.path}/+/+") if runtime is not None else ""
 
 
 def simulator_token(client: BaoClient, endpoint: str, ttl: str = "768h") -> str:

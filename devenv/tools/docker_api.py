@@ -25,7 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from devenv.errors import ToolError
-from devenv.tools.process import DaemonDown
+from devenv.tools.process import START_DOCKER_HINT, DaemonDown
 
 __all__ = ["DockerApi", "engine_socket"]
 
@@ -87,7 +87,7 @@ class DockerApi:
         except httpx.TransportError as error:  # the socket is there, nobody answers
             raise DaemonDown(
                 f"the Docker engine does not answer on {self.socket} ({error})",
-                hint="start Docker (Docker Desktop, `sudo systemctl start docker`), then re-run",
+                hint=START_DOCKER_HINT,
             ) from None
 
     def _json_or_none(self, path: str) -> dict[str, Any] | None:
@@ -104,7 +104,7 @@ class DockerApi:
         if response.status_code != 200:
             raise DaemonDown(
                 f"the Docker engine answers {response.status_code} on {self.socket}",
-                hint="start Docker (Docker Desktop, `sudo systemctl start docker`), then re-run",
+                hint=START_DOCKER_HINT,
             )
 
     def info(self) -> dict[str, Any]:

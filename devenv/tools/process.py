@@ -24,6 +24,7 @@ from pathlib import Path
 from devenv.errors import CommandFailed, ToolError, ToolMissing
 
 __all__ = [
+    "START_DOCKER_HINT",
     "DaemonDown",
     "PortBusy",
     "Result",
@@ -51,6 +52,10 @@ class DaemonDown(ToolError):
     """The Docker engine does not answer."""
 
 
+# What a user does when the engine does not answer (the CLI's error or the socket's).
+START_DOCKER_HINT = "start Docker (Docker Desktop, `sudo systemctl start docker`), then re-run"
+
+
 class PortBusy(ToolError):
     """A host port the environment needs is taken."""
 
@@ -66,10 +71,7 @@ class Result:
 def _classify(argv: Sequence[str], returncode: int, stderr: str) -> ToolError:
     text = stderr.lower()
     if "cannot connect to the docker daemon" in text or "is the docker daemon running" in text:
-        return DaemonDown(
-            "the Docker engine does not answer",
-            hint="start Docker (Docker Desktop, `sudo systemctl start docker`), then re-run",
-        )
+        return DaemonDown("the Docker engine does not answer", hint=START_DOCKER_HINT)
     if "port is already allocated" in text or "address already in use" in text:
         return PortBusy(
             f"a port is already in use: {stderr.strip().splitlines()[-1]}",

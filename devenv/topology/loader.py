@@ -206,6 +206,9 @@ def _secret_problems(topology: Topology) -> Found:
     read = {secret for component in spec.components.values() for secret in component.secrets}
     for name in sorted(set(spec.secrets) - read):
         yield f"secrets.{name}", "no component reads this secret"
+    runtime = [name for name, secret in spec.secrets.items() if secret.injection == "runtime"]
+    for name in runtime[1:]:  # the stubs read tenant credentials under one path
+        yield f"secrets.{name}.injection", f"one runtime secret at most ({runtime[0]} is one)"
     for name, secret in spec.secrets.items():
         if secret.tenants and secret.injection != "runtime":
             yield f"secrets.{name}.tenants", "only a runtime secret has an entry per tenant"

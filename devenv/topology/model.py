@@ -31,7 +31,6 @@ STUB_KINDS: frozenset[str] = frozenset({"gateway", "frontend", "agent", "mcp", "
 SECRET_READERS = "secret-readers"  # noqa: S105 - a rule keyword, not a credential
 KUBE_APISERVER = "kube-apiserver"
 
-
 _PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$")
 
 
@@ -380,12 +379,14 @@ class Topology:
     def injected_secrets(self, component: ComponentSpec) -> list[str]:
         return [s for s in component.secrets if self.secrets[s].injection == "sidecar"]
 
+    @property
+    def runtime_secret(self) -> SecretSpec | None:
+        """The secret read at run time, per tenant and cloud (the loader allows one)."""
+        return next((s for s in self.secrets.values() if s.injection == "runtime"), None)
+
     def runtime_secrets(self, component: ComponentSpec) -> list[str]:
-        return [
-            s
-            for s in component.secrets
-            if s in self.secrets and self.secrets[s].injection == "runtime"
-        ]
+        runtime = {name for name, s in self.secrets.items() if s.injection == "runtime"}
+        return [s for s in component.secrets if s in runtime]
 
     def tenant_paths(self, secret: str) -> list[tuple[str, str, str]]:
         """(tenant, cloud, KV path): each seeded tenant, for each cloud its readers read."""

@@ -183,7 +183,6 @@ class Stub:
                 return JSONResponse({**me, "error": str(error)}, status_code=status)
             headers |= sign(credential, method="POST", path="/call", body=body)
             me["credential_version"] = credential.version
-            del credential
         client = self.external if external else self.internal
         assert client is not None  # noqa: S101 - created in the lifespan for roles with calls
         try:

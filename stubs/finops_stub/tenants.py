@@ -164,6 +164,12 @@ class OpenBaoRuntime:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def __aenter__(self) -> OpenBaoRuntime:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         import httpx
 

@@ -139,13 +139,10 @@ def runtime(jwt_auth: BaoServer, issuer: Issuer, tmp_path: Path) -> RuntimeSetti
 
 async def _reads(settings: RuntimeSettings, *calls: tuple[str, str, float]) -> OpenBaoRuntime:
     """Each (tenant, cloud, seconds to wait first) read in turn; the client after."""
-    client = OpenBaoRuntime(settings)
-    try:
+    async with OpenBaoRuntime(settings) as client:
         for tenant, cloud, pause in calls:
             await asyncio.sleep(pause)
             await client.read(tenant, cloud)
-    finally:
-        await client.aclose()
     return client
 
 
@@ -155,16 +152,13 @@ def test_reads_the_current_version_each_time_with_one_login(
     _role(jwt_auth, ttl=600, max_ttl=1200)
 
     async def scenario() -> tuple[int, int, int]:
-        client = OpenBaoRuntime(runtime)
-        try:
+        async with OpenBaoRuntime(runtime) as client:
             first = await client.read("acme", "aws")
             rotated = _write(jwt_auth, "acme", "aws", {**AWS, "secret_access_key": "v2"})
             second = await client.read("acme", "aws")
             assert second.fields["secret_access_key"] == "v2"
             assert rotated == second.version
             return first.version, second.version, client.logins
-        finally:
-            await client.aclose()
 
     first, second, logins = asyncio.run(scenario())
     assert (second, logins) == (first + 1, 1)  # the very next read, one login
@@ -190,16 +184,13 @@ def test_a_token_openbao_forgot_is_replaced_by_a_new_login(
     _role(jwt_auth, ttl=600, max_ttl=1200)
 
     async def scenario() -> int:
-        client = OpenBaoRuntime(runtime)
-        try:
+        async with OpenBaoRuntime(runtime) as client:
             await client.read("acme", "aws")
             token = await client.token()
             revoke = {"token": token}
             _root(jwt_auth, "POST", "auth/token/revoke", revoke)  # e.g. OpenBao restarted
             await client.read("acme", "aws")
             return client.logins
-        finally:
-            await client.aclose()
 
     assert asyncio.run(scenario()) == 2
 
@@ -222,8 +213,7 @@ def test_openbao_stopped_fails_fast_and_a_read_works_again_once_it_answers(
     _role(jwt_auth, ttl=600, max_ttl=1200)
 
     async def scenario() -> float:
-        client = OpenBaoRuntime(runtime)
-        try:
+        async with OpenBaoRuntime(runtime) as client:
             await client.read("acme", "aws")
             _stop(jwt_auth.process.pid)  # answers nothing, like a hung pod
             try:
@@ -235,8 +225,6 @@ def test_openbao_stopped_fails_fast_and_a_read_works_again_once_it_answers(
                 os.kill(jwt_auth.process.pid, signal.SIGCONT)
             assert (await client.read("acme", "aws")).version == 1
             return failed_after
-        finally:
-            await client.aclose()
 
     assert asyncio.run(scenario()) < 2.0  # the client's timeout, not a hang
 
@@ -247,8 +235,7 @@ def test_a_signature_holds_for_the_current_version_only(
     _role(jwt_auth, ttl=600, max_ttl=1200)
 
     async def scenario() -> tuple[str | None, str | None, str | None]:
-        client = OpenBaoRuntime(runtime)
-        try:
+        async with OpenBaoRuntime(runtime) as client:
             held = await client.read("acme", "aws")
             headers = sign(held, method="POST", path="/call", body=b"{}")
             fresh = verify(held, headers, method="POST", path="/call", body=b"{}")
@@ -257,8 +244,6 @@ def test_a_signature_holds_for_the_current_version_only(
             current = await client.read("acme", "aws")
             stale = verify(current, headers, method="POST", path="/call", body=b"{}")
             return fresh, tampered, stale
-        finally:
-            await client.aclose()
 
     fresh, tampered, stale = asyncio.run(scenario())
     assert fresh is None
@@ -270,11 +255,8 @@ def test_no_value_shows_in_a_credential_repr(jwt_auth: BaoServer, runtime: Runti
     _role(jwt_auth, ttl=600, max_ttl=1200)
 
     async def scenario() -> str:
-        client = OpenBaoRuntime(runtime)
-        try:
+        async with OpenBaoRuntime(runtime) as client:
             return repr(await client.read("acme", "aws"))
-        finally:
-            await client.aclose()
 
     shown = asyncio.run(scenario())
     assert shown == "Credential(acme/aws v1)"
@@ -353,11 +335,8 @@ def test_a_superseded_credential_is_refused_by_the_simulator(
     chain: Chain, jwt_auth: BaoServer, runtime: RuntimeSettings
 ) -> None:
     async def stale_headers() -> dict[str, str]:
-        client = OpenBaoRuntime(runtime)
-        try:
+        async with OpenBaoRuntime(runtime) as client:
             held = await client.read("acme", "aws")
-        finally:
-            await client.aclose()
         return sign(held, method="POST", path="/call", body=b"{}")
 
     headers = asyncio.run(stale_headers())  # a cache that kept version 1

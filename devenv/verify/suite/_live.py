@@ -58,6 +58,28 @@ class Live:
         ).get("items", [])
         return [p for p in items if not p["metadata"].get("deletionTimestamp")]
 
+    def is_ready(self, name: str) -> bool:
+        """The component has pods (none being deleted) and every one is Ready."""
+        pods = self.pods(self.topology.components[name])
+        return bool(pods) and all(
+            any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in p["status"].get("conditions", [])
+            )
+            for p in pods
+        )
+
+    def wait_ready(self, names: Sequence[str], *, ready: bool = True, timeout: float) -> float:
+        """Seconds until every one of ``names`` is (or is not) ready; fails at ``timeout``."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if all(self.is_ready(name) == ready for name in names):
+                return time.monotonic() - started
+            time.sleep(1)
+        state = "ready" if ready else "not ready"
+        lagging = [name for name in names if self.is_ready(name) != ready]
+        raise AssertionError(f"{', '.join(lagging)} did not become {state} within {timeout:.0f}s")
+
     def pod_name(self, component: ComponentSpec) -> str:
         pods = self.pods(component)
         if not pods:

@@ -3,10 +3,7 @@ through the API server, and readiness follows the database."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-
-import pytest
 
 from devenv.tools.process import run
 from devenv.verify.status import component_status
@@ -33,28 +30,6 @@ def test_health_and_ready_answer_200(live: Live) -> None:
     assert not failures, "\n".join(failures)
 
 
-def _ready(live: Live, name: str) -> bool:
-    component = live.topology.components[name]
-    pods = live.pods(component)
-    return bool(pods) and all(
-        any(
-            c["type"] == "Ready" and c["status"] == "True"
-            for c in p["status"].get("conditions", [])
-        )
-        for p in pods
-    )
-
-
-def _wait(live: Live, names: list[str], ready: bool, timeout: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if all(_ready(live, name) == ready for name in names):
-            return time.monotonic() - started
-        time.sleep(1)
-    state = "ready" if ready else "not ready"
-    pytest.fail(f"{', '.join(names)} did not become {state} within {timeout:.0f}s")
-
-
 def test_readiness_follows_the_database(
     live: Live, record_property: Callable[[str, object], None]
 ) -> None:
@@ -66,10 +41,10 @@ def test_readiness_follows_the_database(
     scale = ["scale", "-n", database.namespace, f"statefulset/{DATABASE}"]
     run(live.kubectl.argv(*scale, "--replicas=0"), timeout=60)
     try:
-        down = _wait(live, dependents, ready=False, timeout=90)
+        down = live.wait_ready(dependents, ready=False, timeout=90)
     finally:
         run(live.kubectl.argv(*scale, "--replicas=1"), timeout=60)
-    up = _wait(live, [DATABASE, *dependents], ready=True, timeout=180)
+    up = live.wait_ready([DATABASE, *dependents], timeout=180)
     record_property("not_ready_after_s", round(down, 1))
     record_property("ready_again_after_s", round(up, 1))
     print(

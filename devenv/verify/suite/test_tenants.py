@@ -18,8 +18,11 @@ import pytest
 
 from devenv.apply.addresses import simulator_addresses
 from devenv.apply.phases.openbao import bootstrap_in_place, restart_agents
-from devenv.apply.waiting import is_ready, workloads
-from devenv.render.simulators import OPENBAO_SIMULATOR_NODE_PORT, kind_cluster_of
+from devenv.render.simulators import (
+    OPENBAO_SIMULATOR_NODE_PORT,
+    kind_cluster_of,
+    simulator_container,
+)
 from devenv.secrets.connection import environment_ca_pem, openbao_session
 from devenv.secrets.files import KV_MOUNT
 from devenv.secrets.rotation import rotate_and_keep
@@ -49,12 +52,6 @@ async def main():
     print(json.dumps(codes))
 asyncio.run(main())
 """
-# A TCP connect: "1" open, "0" blocked or refused.
-_CONNECT = (
-    "import socket, sys\n"
-    "try:\n    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3); print(1)\n"
-    "except OSError:\n    print(0)\n"
-)
 
 
 @pytest.fixture
@@ -130,9 +127,11 @@ def test_an_unknown_tenant_is_a_404_through_the_chain(live: Live) -> None:
 def test_outside_the_cluster_only_the_simulator_reaches_openbao(live: Live) -> None:
     docker = Docker()
     node = f"{kind_cluster_of(live.topology, live.context)}-control-plane"
-    target = [node, str(OPENBAO_SIMULATOR_NODE_PORT)]
-    simulator = f"{kind_cluster_of(live.topology, live.context)}-cloud-apis-simulator"
-    assert (docker.exec(simulator, ["python", "-c", _CONNECT, *target]) or "").strip() == "1"
+    # The stub image's TCP probe: exit 0 when the connection opens.
+    probe = ["python", "-m", "finops_stub.probe", node, str(OPENBAO_SIMULATOR_NODE_PORT),
+             "--timeout", "3"]  # fmt: skip
+    simulator = simulator_container(live.topology, "cloud-apis", live.context)
+    assert docker.exec(simulator, probe, check=False) is not None
     # Another container on kind's network, from the same image: refused by the policy.
     stranger = f"devenv-it-stranger-{int(time.time())}"
     image = str((docker.container(simulator) or {})["Config"]["Image"])
@@ -141,13 +140,9 @@ def test_outside_the_cluster_only_the_simulator_reaches_openbao(live: Live) -> N
             stranger, image, network=KIND_NETWORK,
             options=["--entrypoint", "python"], command=["-c", "import time; time.sleep(120)"],
         )  # fmt: skip
-        assert (docker.exec(stranger, ["python", "-c", _CONNECT, *target]) or "").strip() == "0"
+        assert docker.exec(stranger, probe, check=False) is None
     finally:
         docker.remove(stranger)
-
-
-def _openbao_pods(live: Live) -> int:
-    return len(live.pods(live.topology.components["openbao"]))
 
 
 @pytest.mark.usefixtures("simulated")
@@ -159,9 +154,7 @@ def test_openbao_down_is_a_503_naming_it_and_the_same_pods_recover(
     scale = ["scale", "-n", openbao.namespace, f"deployment/{openbao.name}"]
     run(live.kubectl.argv(*scale, "--replicas=0"), timeout=60)
     try:
-        deadline = time.monotonic() + 90
-        while _openbao_pods(live) and time.monotonic() < deadline:
-            time.sleep(1)
+        live.wait_ready(["openbao"], ready=False, timeout=90)
         started = time.monotonic()
         down = _ask(live, TENANT)
         answered_in = time.monotonic() - started
@@ -170,9 +163,7 @@ def test_openbao_down_is_a_503_naming_it_and_the_same_pods_recover(
     finally:
         run(live.kubectl.argv(*scale, "--replicas=1"), timeout=60)
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and _not_ready(live, ["openbao"]):
-            time.sleep(1)
+        live.wait_ready(["openbao"], timeout=180)
         # Dev mode came back empty: bootstrap it as `up` (or Tilt) does, without
         # touching a pod. The MCP logs in again on its own.
         returned = time.monotonic()
@@ -189,23 +180,6 @@ def test_openbao_down_is_a_503_naming_it_and_the_same_pods_recover(
     finally:
         # The sidecar agents hold the old OpenBao's tokens: new pods, as `up` makes.
         restart_agents(live.topology, live.kubectl)
-        _wait_all_ready(live, timeout=240)
+        live.wait_ready(list(live.topology.components), timeout=240)
     record_property("openbao_down_answer_seconds", round(answered_in, 2))
     record_property("recovered_after_bootstrap_seconds", round(recovered_in, 2))
-
-
-def _not_ready(live: Live, names: list[str] | None = None) -> list[str]:
-    """Which of these components (all: None) are not ready, by their workloads."""
-    found = workloads(live.kubectl)
-    wanted = names if names is not None else list(live.topology.components)
-    return [name for name in wanted if name not in found or not is_ready(found[name])]
-
-
-def _wait_all_ready(live: Live, timeout: float) -> None:
-    time.sleep(3)  # the Deployments first notice their deleted pods
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _not_ready(live):
-            return
-        time.sleep(2)
-    pytest.fail(f"not ready again within {timeout:.0f}s: {', '.join(_not_ready(live))}")
