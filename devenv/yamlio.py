@@ -15,6 +15,7 @@ __all__ = [
     "load_documents",
     "load_mapping",
     "manifest_files",
+    "parse_documents",
     "parse_mapping",
 ]
 
@@ -86,17 +87,21 @@ def load_mapping(path: Path) -> dict[str, Any]:
 
 def load_documents(path: Path) -> list[dict[str, Any]]:
     """Read every mapping document of a YAML file (empty documents are skipped)."""
-    text = _read_text(path)
+    return parse_documents(_read_text(path), source=str(path))
+
+
+def parse_documents(text: str, *, source: str) -> list[dict[str, Any]]:
+    """Every mapping document of YAML text (a List's items; empty documents skipped)."""
     try:
         documents = list(yaml.load_all(text, Loader=_StrictLoader))
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {_describe_yaml_error(error)}") from None
+        raise ConfigError(f"{source}: not valid YAML: {_describe_yaml_error(error)}") from None
     result: list[dict[str, Any]] = []
     for index, document in enumerate(documents):
         if document is None:
             continue
         if not isinstance(document, dict):
-            raise ConfigError(f"{path}: document {index + 1} is not a mapping")
+            raise ConfigError(f"{source}: document {index + 1} is not a mapping")
         if document.get("kind") == "List" and isinstance(document.get("items"), list):
             result.extend(item for item in document["items"] if isinstance(item, dict))
         else:

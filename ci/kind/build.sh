@@ -10,7 +10,8 @@
 #   ci/kind/build.sh --print-node-image  # the node image tag (no build)
 #   ci/kind/build.sh --print-env         # KIND=, KUBECTL=, NODE_IMAGE=, ...
 #
-# Stages: tools, kubernetes, rootfs, images, node. Each prints
+# Stages: tools, kubernetes, rootfs, images, node, certmanager (stand-in
+# cert-manager images; not part of the node image). Each prints
 #   [kind] stage <name>: <seconds>s (built|reused)
 # Cache: ${DEVENV_CI_CACHE:-/var/cache/finops-devenv-ci}/kind (see README.md).
 set -euo pipefail
@@ -404,6 +405,8 @@ podnet_image() { echo "finops-ci/podnet:$( (cat "$HERE/images/podnet.py" "$HERE/
 NODE_BASE_PACKAGES=(systemd conntrack iptables nftables iproute2 ethtool util-linux mount kmod
   libseccomp2 pigz fuse-overlayfs bash ca-certificates curl jq procps runc)
 
+NOT_IN_NODE_MARKER='# ---- not in the node image'
+
 # Keyed by everything that goes into the node (pins, the functions that build
 # its parts, the files copied in, the IDs of the images it imports, the cache
 # path that the binaries embed), not by build.sh as a whole: editing an
@@ -412,7 +415,10 @@ node_image_tag() {
   local h list="$CACHE/images/node-images.txt"
   h=$( (echo "$CACHE"
         if [[ -f "$list" ]]; then xargs $DOCKER image inspect -f '{{.Id}}' < "$list" 2>/dev/null || true; fi
-        cat "$HERE/versions.env" "$HERE/images/"* "$HERE/manifests/default-cni.yaml"
+        # versions.env up to NOT_IN_NODE_MARKER: pins after it (cert-manager)
+        # do not go into the node, so changing them keeps the node's tag.
+        sed "/^$NOT_IN_NODE_MARKER/,\$d" "$HERE/versions.env"
+        cat "$HERE/images/"* "$HERE/manifests/default-cni.yaml"
         declare -p NODE_BASE_PACKAGES NET_BASE_PACKAGES
         fn_text stage_node node_base_image rootfs_image wrapper_build gobuild_containerd \
           gobuild_crictl gobuild_cni stage_images scratch_ctx net_base_dockerfile \
@@ -537,18 +543,75 @@ stage_rootfs() {
   echo "$result"
 }
 
+# ---------------------------------------------------------- certmanager ---
+# Stand-in images of cert-manager's controller, webhook and cainjector. The
+# proxy serves the main module github.com/cert-manager/cert-manager but not
+# its cmd/* modules (untagged, `replace => ../../`), so the mains are our own
+# (ci/kind/cert-manager/), built in a module whose path lies under
+# github.com/cert-manager/cert-manager/ so they may import its internal/
+# packages. Not in the node image: load them with `kind load` or a registry.
+CM_SRC="$HERE/cert-manager"
+CM_PROGRAMS=(controller webhook cainjector)
+
+# Our Go sources (all files) and the program list: part of the binaries' key.
+cm_src_hash() { (cd "$CM_SRC" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "${CM_PROGRAMS[*]}") | hash12; }
+
+cm_image() { echo "finops-ci/cert-manager-$1:$CERT_MANAGER_VERSION"; }
+
+gobuild_certmanager() {
+  local out="$1" m=github.com/cert-manager/cert-manager v="$CERT_MANAGER_VERSION"
+  local src="$out/src" info gomod dir
+  info=$(go mod download -json "$m@$v") || { log "$m@$v is not on the module proxy"; return 1; }
+  gomod=$(sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p' <<< "$info")
+  dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<< "$info")
+  mkdir -p "$src"
+  cp -r "$CM_SRC"/. "$src/"
+  # cert-manager's go line, its requirements (through `require`), and its
+  # exclude/replace directives if it has any (local-path replaces dropped).
+  {
+    echo "module $m/finops-ci-standin"; echo
+    grep -m1 '^go ' "$gomod"; echo
+    echo "require $m $v"; echo
+    awk '/^(exclude|replace) \(/{p=1} p{print} /^\)/{p=0} /^(exclude|replace) [^(]/{print}' "$gomod" \
+      | grep -v '=> \.' || true
+  } > "$src/go.mod"
+  install -m 0644 "$dir/LICENSE" "$out/LICENSE"  # Apache-2.0: goes into the images
+  # AppVersion: what the programs log as their version (upstream sets it the
+  # same way; the commit is unknown from the proxy, so AppGitCommit stays empty).
+  (cd "$src" && go get "$m@$v" \
+    && CGO_ENABLED=0 go build -p "${GO_BUILD_P:-2}" -o "$out/" \
+      -ldflags "-s -w -X $m/pkg/util.AppVersion=$v" "${CM_PROGRAMS[@]/#/./}")
+}
+
+stage_certmanager() {
+  BUILT=reused
+  local bin p ctx d
+  bin=$(go_bin cert-manager "$CERT_MANAGER_VERSION-$(cm_src_hash)" gobuild_certmanager)
+  # Only the current build is kept (each is ~150 MB of binaries).
+  for d in "$CACHE"/gobin/cert-manager-*; do [[ "$d" == "$bin" ]] || rm -rf "$d"; done
+  for p in "${CM_PROGRAMS[@]}"; do
+    ctx=$(scratch_ctx "cert-manager-$p" "$bin/$p" "$bin/LICENSE")
+    # Upstream's layout (/app/cmd/<p>/<p>, licence under /licenses); the
+    # manifests give only args, as with upstream's images.
+    printf 'FROM scratch\nCOPY bin/%s /app/cmd/%s/%s\nCOPY bin/LICENSE /licenses/LICENSE\nCOPY tmp/ /tmp/\nUSER 1000\nENTRYPOINT ["/app/cmd/%s/%s"]\n' \
+      "$p" "$p" "$p" "$p" "$p" > "$ctx/Dockerfile"
+    build_image "$(cm_image "$p")" "$ctx"
+  done
+  echo "$BUILT"
+}
+
 # --------------------------------------------------------------- main ---
 NODE_BUILD_CID=
 cleanup() { if [[ -n "$NODE_BUILD_CID" ]]; then $DOCKER rm -f -v "$NODE_BUILD_CID" >/dev/null 2>&1 || true; fi; }
 
 main() {
   local stages=("$@")
-  if [[ ${#stages[@]} == 0 ]]; then stages=(tools kubernetes rootfs images node); fi
+  if [[ ${#stages[@]} == 0 ]]; then stages=(tools kubernetes rootfs images node certmanager); fi
   mkdir -p "$CACHE"
   local s
   for s in "${stages[@]}"; do
     case "$s" in
-      tools|kubernetes|rootfs|images|node) run_stage "$s" "stage_$s" ;;
+      tools|kubernetes|rootfs|images|node|certmanager) run_stage "$s" "stage_$s" ;;
       --print-node-image) node_image_tag; return ;;
       --print-env)  # for cluster.sh: where the built things are
         # PROBE_IMAGE: any image in the node with python3 (prove-policy.sh).
@@ -556,8 +619,10 @@ main() {
           "$BIN/kind" "$(k8s_dir)/bin/kubectl" "$(node_image_tag)" \
           "finops-ci/kube-router:$KUBE_ROUTER_VERSION" "$(podnet_image)" \
           "finops-ci/vault-k8s:${VAULT_K8S_VERSION#v}" "finops-ci/registry:${REGISTRY_VERSION#v}"
+        printf 'CERT_MANAGER_CONTROLLER_IMAGE=%q\nCERT_MANAGER_WEBHOOK_IMAGE=%q\nCERT_MANAGER_CAINJECTOR_IMAGE=%q\n' \
+          "$(cm_image controller)" "$(cm_image webhook)" "$(cm_image cainjector)"
         return ;;
-      *) die "unknown stage: $s (tools, kubernetes, rootfs, images, node)" ;;
+      *) die "unknown stage: $s (tools, kubernetes, rootfs, images, node, certmanager)" ;;
     esac
   done
 }

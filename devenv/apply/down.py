@@ -25,7 +25,7 @@ __all__ = ["NAMESPACED_KINDS", "run_down"]
 # Every namespaced kind `up` applies (what it leaves in a namespace it did not create).
 NAMESPACED_KINDS = (
     "deployments,statefulsets,services,serviceaccounts,configmaps,secrets,networkpolicies,"
-    "resourcequotas,limitranges,endpointslices.discovery.k8s.io"
+    "resourcequotas,limitranges,roles,rolebindings,endpointslices.discovery.k8s.io"
 )
 
 
@@ -67,9 +67,14 @@ def run_down(
         namespaces = list(record["created_namespaces"])
     else:
         namespaces = _labelled_namespaces(kubectl, topology)
-    # Only what carries devenv's label: a shared cluster's other objects stay.
-    kubectl.run("delete", "mutatingwebhookconfiguration,clusterrole,clusterrolebinding",
+    # Only what carries devenv's label: a shared cluster's other objects stay. The
+    # webhooks first (cert-manager's refuses what it cannot check once its pod is
+    # gone), then cert-manager's CRDs, which takes their objects with them.
+    kubectl.run("delete", "mutatingwebhookconfiguration,validatingwebhookconfiguration,"
+                "clusterrole,clusterrolebinding",
                 "-l", MANAGED_SELECTOR, "--ignore-not-found", timeout=120)  # fmt: skip
+    kubectl.run("delete", "customresourcedefinition", "-l", MANAGED_SELECTOR,
+                "--ignore-not-found", timeout=300)  # fmt: skip
     # The policy enforcer `up` may have installed (kube-router).
     kubectl.run("delete", "daemonset,serviceaccount", "-n", "kube-system",
                 "-l", MANAGED_SELECTOR, "--ignore-not-found", timeout=120)  # fmt: skip
@@ -83,7 +88,7 @@ def run_down(
             "delete", "namespace", *namespaces, "--ignore-not-found", "--wait=true", timeout=600
         )
     forget(topology, kube_context, keep_ownership=keep_cluster)
-    yield f"deleted {len(namespaces)} namespaces and the injector's cluster-wide objects"
+    yield f"deleted {len(namespaces)} namespaces and the cluster-wide objects devenv made"
     if kept:
         yield f"kept {len(kept)} namespaces that were there before `up`, emptied of its objects"
     if not created_cluster:

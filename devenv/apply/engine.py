@@ -182,10 +182,10 @@ class RunContext:
         """The rendered objects that belong to these components."""
         return self.select(lambda m: component_of(m) in components)
 
-    def apply(self, phase: str, manifests: list[Manifest]) -> None:
+    def apply(self, phase: str, manifests: list[Manifest], *options: str) -> None:
         """Apply on stdin; a refusal names the phase and the command that shows why."""
         try:
-            self.kubectl.apply(dump_documents(manifests))
+            self.kubectl.apply(dump_documents(manifests), *options)
         except ToolError as error:
             check = f"devenv render | kubectl --context {self.context} apply --dry-run=server -f -"
             raise PhaseFailed(

@@ -14,6 +14,7 @@ from typing import Any
 from devenv.check.kubernetes_schema import object_name, schema_problems
 from devenv.check.workload_peers import pod_template
 from devenv.errors import ConfigError, ManifestError
+from devenv.tools.go_module import pinned_crds
 from devenv.yamlio import load_documents, manifest_files
 
 __all__ = ["load_user_manifests", "selector_problems"]
@@ -64,13 +65,21 @@ def selector_problems(objects: Sequence[Mapping[str, Any]]) -> list[str]:
     return problems
 
 
+def _crds_for(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """cert-manager's CRDs (the pinned release's) when the manifests hold its resources."""
+    if any(str(d.get("apiVersion", "")).startswith("cert-manager.io/") for d in documents):
+        return pinned_crds("cert-manager")
+    return []
+
+
 def load_user_manifests(path: Path, kubernetes_version: str) -> list[dict[str, Any]]:
     """Every object under ``path``, or ManifestError naming every invalid field."""
     objects: list[dict[str, Any]] = []
     problems: list[str] = []
     for file in manifest_files(path):
         documents = load_documents(file)
-        found = schema_problems(documents, kubernetes_version) + selector_problems(documents)
+        found = schema_problems(documents, kubernetes_version, _crds_for(documents))
+        found += selector_problems(documents)
         problems += [f"{file}: {problem}" for problem in found]
         objects += documents
     if problems:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from devenv.cli import compose, images, integration, lifecycle, policy, render, secrets
+from devenv.cli import (
+    certificates,
+    compose,
+    images,
+    integration,
+    lifecycle,
+    policy,
+    render,
+    secrets,
+)
 from devenv.cli._app import app
 
 __all__ = ["app", "main"]
@@ -13,6 +22,7 @@ render.register_topology(app)
 policy.register(app)
 images.register(app)
 secrets.register(app)
+certificates.register(app)
 compose.register(app)
 integration.register(app)
 

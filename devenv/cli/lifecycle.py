@@ -135,6 +135,8 @@ def up_command(
         run_up,
         summary_rows,
     )
+    from devenv.render.kind_config import GATEWAY_HOST_PORT
+    from devenv.secrets.cluster_ca import default_ca_file
     from devenv.tools.kind import kind_context
 
     loaded = load(topology, profile)
@@ -202,6 +204,11 @@ def up_command(
         table.add_row(row["component"], row["namespace"], row["zone"],
                       "[green]yes[/]" if row["ready"] else "[red]no[/]", row["url"])  # fmt: skip
     out_console.print(table)
+    ca_file = default_ca_file(loaded)
+    err_console.print(
+        f"HTTPS: the gateway's certificate is issued by the dev CA (cert-manager); `devenv ca`"
+        f" writes it to {ca_file}, then: curl --cacert {ca_file} https://localhost:{GATEWAY_HOST_PORT}/health"
+    )
 
 
 def status_command(

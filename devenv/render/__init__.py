@@ -2,7 +2,7 @@
 
 Owns every object devenv applies: namespaces with quotas (``namespaces``),
 NetworkPolicies (``policies``), each component's objects (``stubs``, ``data``,
-``openbao``, built on the shared ``objects``), the Secrets devenv makes
+``openbao``, ``cert_manager``, built on the shared ``objects``), the Secrets devenv makes
 (``dev_secrets``), the simulators' Service and EndpointSlice (``simulators``),
 kind's cluster config and the registry ConfigMap (``kind_config``), the
 NetworkPolicy enforcer `up` may install (``policy_enforcer``: kube-router) and
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from devenv.render.cert_manager import render_cainjector, render_controller, render_webhook
 from devenv.render.context import RenderContext
 from devenv.render.data import render_postgres, render_redis
 from devenv.render.namespaces import render_namespaces, render_quotas
@@ -48,6 +49,9 @@ _BY_IMAGE: dict[str, Callable[[RenderContext, ComponentSpec], list[Manifest]]] =
     "redis": render_redis,
     "openbao": render_openbao,
     "vault-k8s": render_injector,
+    "cert-manager-controller": render_controller,
+    "cert-manager-webhook": render_webhook,
+    "cert-manager-cainjector": render_cainjector,
 }
 
 

@@ -1,5 +1,5 @@
 """The Kubernetes Secrets devenv makes itself: the data layer's bootstrap
-credentials, the serving certificates of OpenBao and the HTTPS stubs, and the
+credentials, OpenBao's serving certificate, and the
 dev CA's certificate in every namespace (what clients verify them with).
 
 Pure: the values come in (from ``devenv.secrets``); the manifests go to
@@ -21,13 +21,10 @@ DATA_NAMESPACE = "finops-data"
 
 
 def tls_components(topology: Topology) -> list[ComponentSpec]:
-    """What serves HTTPS with a certificate from the dev CA: OpenBao and the HTTPS
-    stubs (the injector makes its own webhook certificate, AGENT_INJECT_TLS_AUTO)."""
-    return [
-        c
-        for c in topology.components.values()
-        if c.probe_scheme == "HTTPS" and (c.is_stub or c.image == "openbao")
-    ]
+    """What serves HTTPS with a certificate from devenv's dev CA: OpenBao, which must
+    serve before anything else runs (cert-manager issues the HTTPS stubs' certificates;
+    the injector and cert-manager's webhook make their own)."""
+    return [c for c in topology.components.values() if c.image == "openbao"]
 
 
 def serving_hosts(component: ComponentSpec) -> list[str]:

@@ -31,10 +31,12 @@ _REGISTRY_PATCH = (
 
 
 # The kubelet pulls images one at a time by default: the data layer, OpenBao and
-# the stubs would wait on each other's pulls from the local registry.
+# the stubs would wait on each other's pulls from the local registry. It writes a
+# changed Secret into the pods that mount it at its next sync of each pod (every
+# minute by default): every 10 s, a renewed certificate is served within seconds.
 _KUBELET_PATCH = (
     "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
-    "serializeImagePulls: false"
+    "serializeImagePulls: false\nsyncFrequency: 10s"
 )
 
 

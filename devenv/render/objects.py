@@ -210,15 +210,14 @@ def component_objects(
 
 
 def component_of(manifest: Manifest) -> str | None:
-    """The component a rendered object belongs to (None: namespaces, policies, ...)."""
-    if manifest["kind"] == "Service":  # a component may have a second one (OpenBao's NodePort)
-        owner = (manifest["metadata"].get("labels") or {}).get(COMPONENT_LABEL)
-        return str(owner or manifest["metadata"]["name"])
-    if manifest["kind"] in ("ServiceAccount", "Deployment", "StatefulSet"):
+    """The component a rendered object belongs to (None: namespaces, policies, ...):
+    the one its component label names (a second Service, a ConfigMap, cert-manager's
+    RBAC and issuers), else the one it is named for."""
+    owner = (manifest["metadata"].get("labels") or {}).get(COMPONENT_LABEL)
+    if owner:
+        return str(owner)
+    if manifest["kind"] in ("Service", "ServiceAccount", "Deployment", "StatefulSet"):
         return str(manifest["metadata"]["name"])
     if manifest["kind"] in ("ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"):
         return "openbao-agent-injector"
-    if manifest["kind"] == "ConfigMap":  # labelled by the renderer that makes it
-        owner = (manifest["metadata"].get("labels") or {}).get(COMPONENT_LABEL)
-        return str(owner) if owner else None
     return None

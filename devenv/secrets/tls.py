@@ -1,8 +1,9 @@
-"""The environment's dev certificates (cert-manager and a real CA issue them in
-production, §6.2): one dev CA per environment, kept in devenv's 0600 state,
-and serving certificates it signs (OpenBao, the HTTPS stubs, the cloud-API
+"""devenv's own dev certificates: one dev CA per environment, kept in devenv's
+0600 state, and the serving certificates it signs for what must serve before
+cert-manager runs or lives outside the cluster (OpenBao, the cloud-API
 simulator), so that every client verifies: nothing here needs `verify=False`.
-Compose, which has no CA to hand out, keeps a self-signed gateway certificate."""
+In the cluster, cert-manager issues the gateway's (devenv.render.cert_manager).
+Compose, which has no cert-manager, keeps a self-signed gateway certificate."""
 
 from __future__ import annotations
 

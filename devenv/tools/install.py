@@ -33,6 +33,7 @@ __all__ = [
     "INSTALLABLE",
     "ToolPin",
     "ToolReport",
+    "download",
     "ensure_tool",
     "host_platform",
     "install_tool",
@@ -235,7 +236,7 @@ def install_tool(
     partial = target.with_name(f".{pin.name}.{os.getpid()}.part")
     report(f"downloading {pin.name} {pin.version} from {url}")
     try:
-        digest = _download(url, partial)
+        digest = download(url, partial)
         if digest != pin.sha256[host]:
             raise ToolError(
                 f"{url}: checksum mismatch (expected {pin.sha256[host]}, got {digest})",
@@ -249,7 +250,13 @@ def install_tool(
     return target
 
 
-def _download(url: str, destination: Path) -> str:
+def download(
+    url: str,
+    destination: Path,
+    *,
+    hint: str = "check the network, or set DEVENV_TOOL_MIRROR, or install it yourself",
+) -> str:
+    """Write ``url`` to ``destination``; its SHA-256, hashed as it arrives."""
     hashed = hashlib.sha256()
     try:
         with (
@@ -257,14 +264,13 @@ def _download(url: str, destination: Path) -> str:
             destination.open("wb") as out,
         ):
             if response.status_code != 200:
-                raise ToolError(f"{url}: download failed (HTTP {response.status_code})")
+                raise ToolError(f"{url}: download failed (HTTP {response.status_code})", hint=hint)
             for chunk in response.iter_bytes():
                 hashed.update(chunk)
                 out.write(chunk)
     except httpx.HTTPError as error:
         raise ToolError(
-            f"{url}: download failed ({type(error).__name__}: {error})",
-            hint="check the network, or set DEVENV_TOOL_MIRROR, or install it yourself",
+            f"{url}: download failed ({type(error).__name__}: {error})", hint=hint
         ) from None
     return hashed.hexdigest()
 

@@ -37,7 +37,10 @@ __all__ = ["EMBEDDED_TOPOLOGY", "load_topology", "raw_default_topology"]
 EMBEDDED_TOPOLOGY = "devenv/data/topology.yaml"
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 # Renderers exist for these images; a data or platform component must run one of them.
-_RENDERED_IMAGES = frozenset({"timescaledb", "redis", "openbao", "vault-k8s"})
+_RENDERED_IMAGES = frozenset(
+    {"timescaledb", "redis", "openbao", "vault-k8s"}
+    | {"cert-manager-controller", "cert-manager-webhook", "cert-manager-cainjector"}
+)
 
 
 def _embedded_text() -> str:

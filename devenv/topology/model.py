@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from devenv.errors import ConfigError
+from devenv.topology.lifetime import CertificateLifetime
 from devenv.topology.quantity import parse_cpu, parse_memory
 
 __all__ = [
@@ -65,8 +66,7 @@ class PortSpec(_Model):
         return wanted in (self.port, self.service_port)
 
 
-# Images whose servers are probed by exec (pg_isready, redis-cli; see
-# devenv/render/data.py): none of their ports needs to admit the kubelet.
+# Probed by exec (pg_isready, redis-cli: devenv/render/data.py): no port admits the kubelet.
 EXEC_PROBED_IMAGES = frozenset({"timescaledb", "redis"})
 
 
@@ -125,8 +125,7 @@ class ExternalSpec(_Model):
     probe_address: ipaddress.IPv4Address
     ports: tuple[int, ...] = Field(min_length=1)
     simulator: SimulatorSpec | None = None
-    # Where the simulator runs, once `up` started it: admitted even inside an
-    # excluded range (it lives on kind's private Docker network).
+    # Where the simulator runs once `up` started it (kind's network: admitted even if excluded).
     simulator_address: ipaddress.IPv4Address | None = None
 
     def covers(self, address: ipaddress.IPv4Address) -> bool:
@@ -254,6 +253,7 @@ class ProfileSpec(_Model):
     kinds: dict[ComponentKind, ResourceSpec]
     components: dict[str, ResourceSpec] = {}
     secret_agent: ResourceSpec
+    certificates: CertificateLifetime = CertificateLifetime()
 
 
 class TopologyFile(_Model):

@@ -26,7 +26,7 @@ def main() -> int:
             )
             return 2
         options = {"ssl_certfile": str(config.tls_cert), "ssl_keyfile": str(config.tls_key)}
-    uvicorn.run(
+    server_config = uvicorn.Config(
         create_app(config),
         host=config.host,
         port=config.port,
@@ -38,6 +38,15 @@ def main() -> int:
         timeout_graceful_shutdown=1,
         **options,  # type: ignore[arg-type]
     )
+    server_config.load()  # builds the TLS context the follower reloads into
+    if server_config.ssl is not None:
+        from finops_stub.certificates import CertificateFollower
+        from finops_stub.logs import JsonLog
+
+        CertificateFollower(
+            server_config.ssl, config.tls_cert, config.tls_key, JsonLog(config.component)
+        ).start()
+    uvicorn.Server(server_config).run()
     return 0
 
 

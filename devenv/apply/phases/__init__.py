@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from devenv.apply.engine import Phase
 from devenv.apply.phases import (
+    cert_manager,
     cluster,
     data,
     enforcer,
@@ -40,6 +41,7 @@ PHASES: list[Phase] = [
     secrets.PHASE,
     data.PHASE,
     openbao.PHASE,
+    cert_manager.PHASE,
     stubs.OBJECTS_PHASE,
     stubs.PHASE,
     wait.PHASE,

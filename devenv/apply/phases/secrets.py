@@ -1,6 +1,6 @@
 """Phase secrets: the Kubernetes Secrets devenv makes (the data layer's
-credentials, the serving certificates of OpenBao and the HTTPS stubs, the dev
-CA's certificate in every namespace). Its own phase because the data layer,
+credentials, OpenBao's serving certificate, the dev CA's certificate in every
+namespace). Its own phase because the data layer,
 OpenBao and the stubs all mount them, and those three need nothing else of one
 another to start."""
 

@@ -62,7 +62,8 @@ OBJECTS_PHASE = Phase(
 )  # fmt: skip
 # After OpenBao: the injector must serve before the first stub pod is created
 # (its webhook fails open, and a pod created then would run without its agent).
+# After cert-manager: the gateway mounts the Secret its Certificate writes.
 PHASE = Phase(
     "stubs", _apply_deployments, lambda run: digest(_deployments(run)), _deployments,
-    needs=("openbao", "stub-objects"),
+    needs=("openbao", "cert-manager", "stub-objects"),
 )  # fmt: skip

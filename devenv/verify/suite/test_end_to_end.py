@@ -14,7 +14,7 @@ import httpx
 
 from devenv.apply.addresses import simulator_addresses
 from devenv.render.kind_config import GATEWAY_HOST_PORT
-from devenv.secrets.connection import environment_ca_pem
+from devenv.secrets.cluster_ca import cluster_ca_pem
 from devenv.tools.kind import kind_context
 from devenv.verify.suite._live import Live
 
@@ -37,9 +37,9 @@ def _gateway_port(live: Live) -> Iterator[int]:
 
 def test_one_request_through_every_layer(live: Live) -> None:
     request_id = f"it-{uuid.uuid4().hex[:12]}"
-    # The gateway's certificate comes from the environment's dev CA, verified here;
-    # the last hop (aws-mcp -> the simulator) is verified with the same CA in the pod.
-    trust = ssl.create_default_context(cadata=environment_ca_pem(live.topology))
+    # The gateway's certificate comes from the dev CA cert-manager runs, verified here;
+    # the last hop (aws-mcp -> the simulator) is verified with devenv's CA in the pod.
+    trust = ssl.create_default_context(cadata=cluster_ca_pem(live.topology, live.context))
     # The cloud-API simulator runs beside kind clusters only; elsewhere the route
     # ends at the MCP server that would call it.
     has_simulator = "cloud-apis" in simulator_addresses(live.topology, live.context)

@@ -23,7 +23,8 @@ from devenv.render.simulators import (
     kind_cluster_of,
     simulator_container,
 )
-from devenv.secrets.connection import environment_ca_pem, openbao_session
+from devenv.secrets.cluster_ca import cluster_ca_pem
+from devenv.secrets.connection import openbao_session
 from devenv.secrets.files import KV_MOUNT
 from devenv.secrets.rotation import rotate_and_keep
 from devenv.tools.docker import KIND_NETWORK, Docker
@@ -64,7 +65,7 @@ def simulated(live: Live) -> None:
 
 
 def _ask(live: Live, tenant: str) -> httpx.Response:
-    trust = ssl.create_default_context(cadata=environment_ca_pem(live.topology))
+    trust = ssl.create_default_context(cadata=cluster_ca_pem(live.topology, live.context))
     with _gateway_port(live) as port:
         return httpx.post(
             f"https://127.0.0.1:{port}/call",

@@ -69,11 +69,11 @@ class Trace:
 def test_the_shipped_phases_form_a_graph() -> None:
     check_graph(PHASES)
     needs = {phase.name: set(phase.needs) for phase in PHASES}
-    assert needs["stubs"] == {
-        "openbao",
-        "stub-objects",
-    }  # the injector serves before any stub pod exists
+    # The injector serves, and the gateway's certificate exists, before any stub pod.
+    assert needs["stubs"] == {"openbao", "cert-manager", "stub-objects"}
     assert "data" not in needs["openbao"]
+    # cert-manager comes up beside the data layer and OpenBao.
+    assert needs["cert-manager"] == {"namespaces", "images"}
     assert "openbao" not in needs["data"]
     # Images are pushed to the local registry while kind creates the node.
     assert needs["registry"] == set()

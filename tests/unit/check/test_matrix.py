@@ -49,6 +49,16 @@ def test_section_5_2_cells(topology: Topology, image_set: ImageSet) -> None:
     assert verdict("kubelet", "openbao", "8200/TCP")  # HTTP probes
     assert verdict("kubelet", "cost-agent", "8080/TCP")
     assert verdict("kube-apiserver", "openbao-agent-injector", "8080/TCP")  # the webhook
+    # cert-manager's webhook: the API server's node networks on its port, nobody else.
+    assert verdict("kube-apiserver", "cert-manager-webhook", "10250/TCP")
+    assert not verdict("internet", "cert-manager-webhook", "10250/TCP")
+    assert not verdict("cost-agent", "cert-manager-webhook", "10250/TCP")
+    assert verdict("kubelet", "cert-manager-webhook", "6080/TCP")  # its probe port only
+    assert not verdict("kubelet", "cert-manager", "9402/TCP")  # metrics, not a probe port
+    assert verdict("api-gateway", "cert-manager", "9402/TCP")  # same zone (public)
+    assert not verdict("internet", "cert-manager", "9403/TCP")
+    webhook = matrix.cell("kube-apiserver", "cert-manager-webhook", "10250/TCP")
+    assert webhook.expected_by == ("cert-manager-webhook",)
     assert verdict("celery-workers", "kube-dns", "53/UDP")
     exception = matrix.cell("next-app", "openbao", "8200/TCP")
     assert exception.expected_by == ("secret-delivery",)

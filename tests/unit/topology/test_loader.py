@@ -230,3 +230,31 @@ def test_runtime_readers_name_their_clouds(
     )
     assert any("components.cost-agent.clouds: clouds name whose tenant" in p for p in problems)
     assert any("tenants[3]: a tenant id must be a DNS-1035 label" in p for p in problems)
+
+
+def test_certificate_lifetimes_outside_cert_managers_limits_point_to_the_key(
+    raw_topology: dict[str, Any], write_topology: Callable[[dict[str, Any]], Path]
+) -> None:
+    raw_topology["profiles"]["dev"]["certificates"] = {"duration": "30m", "renew_before": "10m"}
+    raw_topology["profiles"]["prodlike"]["certificates"] = {"duration": "2h", "renew_before": "2h"}
+    path = write_topology(raw_topology)
+    problems = problems_of(path)
+    assert any(
+        p.startswith(f"{path}: profiles.dev.certificates:") and "minimum, 1h" in p for p in problems
+    ), problems
+    assert any(
+        p.startswith(f"{path}: profiles.prodlike.certificates:") and "less than the duration" in p
+        for p in problems
+    ), problems
+
+
+def test_a_duration_is_read_as_cert_manager_reads_it() -> None:
+    from datetime import timedelta
+
+    from devenv.topology.lifetime import parse_duration
+
+    assert parse_duration("1h30m") == timedelta(minutes=90)
+    assert parse_duration("2160h") == timedelta(days=90)
+    for bad in ("", "90d", "1 h", "h"):
+        with pytest.raises(ValueError, match="not a duration"):
+            parse_duration(bad)
