@@ -29,7 +29,8 @@ __all__ = ["PHASES"]
 # Each lists the phases it needs; a phase starts as soon as they are done, beside
 # any other that is ready (images are pushed to the local registry while kind
 # creates the node; simulators, namespaces and secrets are made while the node
-# joins the registry; the data layer and OpenBao come up together).
+# joins the registry; the data layer, OpenBao and cert-manager come up together;
+# the gateway's pod alone waits for its certificate).
 PHASES: list[Phase] = [
     cluster.PHASE,
     registry.PHASE,
@@ -44,5 +45,6 @@ PHASES: list[Phase] = [
     cert_manager.PHASE,
     stubs.OBJECTS_PHASE,
     stubs.PHASE,
+    stubs.HTTPS_PHASE,
     wait.PHASE,
 ]

@@ -17,5 +17,5 @@ def _execute(run: RunContext) -> str:
 
 PHASE = Phase(
     "wait", _execute, lambda run: digest(run.manifests), confirms=True,
-    needs=("enforcer", "data", "stubs"),
+    needs=("enforcer", "data", "stubs", "https-stubs"),
 )  # fmt: skip

@@ -69,8 +69,11 @@ class Trace:
 def test_the_shipped_phases_form_a_graph() -> None:
     check_graph(PHASES)
     needs = {phase.name: set(phase.needs) for phase in PHASES}
-    # The injector serves, and the gateway's certificate exists, before any stub pod.
-    assert needs["stubs"] == {"openbao", "cert-manager", "stub-objects"}
+    # The injector serves before any stub pod; the gateway's certificate exists
+    # before its pod, and only its pod waits for it.
+    assert needs["stubs"] == {"openbao", "stub-objects"}
+    assert needs["https-stubs"] == {"openbao", "cert-manager", "stub-objects"}
+    assert {"stubs", "https-stubs"} <= needs["wait"]
     assert "data" not in needs["openbao"]
     # cert-manager comes up beside the data layer and OpenBao.
     assert needs["cert-manager"] == {"namespaces", "images"}
