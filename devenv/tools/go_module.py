@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from devenv.errors import ConfigError, ToolError
-from devenv.tools.install import download
+from devenv.tools.install import download_verified
 from devenv.yamlio import parse_documents, parse_mapping
 
 __all__ = [
@@ -111,15 +111,9 @@ def module_zip(
     if target.is_file():
         return target
     url = f"{proxy_url(environ)}/{_escape(pin.module)}/@v/{pin.version}.zip"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
     report(f"downloading {pin.name} {pin.version} from {url}")
-    try:
-        download(
-            url,
-            partial,
-            hint=f"check the network, or set {PROXY_ENV} to a reachable Go module proxy",
-        )
+
+    def verify(partial: Path, _sha256: str) -> None:
         try:
             found = h1_hash(partial)
         except zipfile.BadZipFile:
@@ -129,10 +123,9 @@ def module_zip(
                 f"{url}: checksum mismatch (expected {pin.h1}, got {found})",
                 hint=f"nothing was kept; check that {PROXY_ENV} names a trustworthy proxy",
             )
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
+
+    hint = f"check the network, or set {PROXY_ENV} to a reachable Go module proxy"
+    return download_verified(url, target, verify, hint=hint)
 
 
 def module_files(

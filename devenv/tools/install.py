@@ -34,6 +34,7 @@ __all__ = [
     "ToolPin",
     "ToolReport",
     "download",
+    "download_verified",
     "ensure_tool",
     "host_platform",
     "install_tool",
@@ -232,11 +233,9 @@ def install_tool(
         )
     url = pin.url_for(host, mirror)
     target = installed_bin_dir() / pin.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{pin.name}.{os.getpid()}.part")
     report(f"downloading {pin.name} {pin.version} from {url}")
-    try:
-        digest = download(url, partial)
+
+    def verify(partial: Path, digest: str) -> None:
         if digest != pin.sha256[host]:
             raise ToolError(
                 f"{url}: checksum mismatch (expected {pin.sha256[host]}, got {digest})",
@@ -244,6 +243,24 @@ def install_tool(
                 + pin.manual_command(host),
             )
         partial.chmod(0o755)
+
+    return download_verified(url, target, verify)
+
+
+def download_verified(
+    url: str,
+    target: Path,
+    verify: Callable[[Path, str], None],
+    *,
+    hint: str = "check the network, or set DEVENV_TOOL_MIRROR, or install it yourself",
+) -> Path:
+    """``url`` written beside ``target`` under a temporary name, checked by
+    ``verify(partial, sha256)`` (which raises to refuse it), then moved into place:
+    a failure or an interrupt leaves nothing behind."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        verify(partial, download(url, partial, hint=hint))
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)

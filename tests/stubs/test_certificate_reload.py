@@ -8,8 +8,10 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import trustme
 from cryptography import x509
 
@@ -44,49 +46,52 @@ def _served_serial(url: str, ca: Path) -> int:
     return x509.load_der_x509_certificate(der).serial_number
 
 
-def test_a_renewed_certificate_is_served_without_a_restart(
-    start_stub: Callable[..., RunningStub], tmp_path: Path
-) -> None:
+@dataclass
+class ServingGateway:
+    """A gateway stub serving from a kubelet-style Secret volume, and its CA."""
+
+    stub: RunningStub
+    authority: trustme.CA
+    ca: Path
+    volume: Path
+
+    def served_serial(self) -> int:
+        return _served_serial(self.stub.url, self.ca)
+
+
+@pytest.fixture
+def gateway(start_stub: Callable[..., RunningStub], tmp_path: Path) -> ServingGateway:
     authority = trustme.CA()
     ca = tmp_path / "ca.crt"
     authority.cert_pem.write_to_path(ca)
     volume = tmp_path / "tls"
     volume.mkdir()
     _kubelet_write(volume, authority, 1)
-    gateway = start_stub(
-        "api-gateway", kind="gateway", tls=(volume / "tls.crt", volume / "tls.key")
-    )
-    first = _served_serial(gateway.url, ca)
+    stub = start_stub("api-gateway", kind="gateway", tls=(volume / "tls.crt", volume / "tls.key"))
+    return ServingGateway(stub, authority, ca, volume)
 
-    _kubelet_write(volume, authority, 2)
-    renewed = x509.load_pem_x509_certificate((volume / "tls.crt").read_bytes()).serial_number
-    assert renewed != first
+
+def test_a_renewed_certificate_is_served_without_a_restart(gateway: ServingGateway) -> None:
+    first = gateway.served_serial()
+    _kubelet_write(gateway.volume, gateway.authority, 2)
+    renewed = x509.load_pem_x509_certificate((gateway.volume / "tls.crt").read_bytes())
+    assert renewed.serial_number != first
     started = time.monotonic()
     wait_until(
-        lambda: _served_serial(gateway.url, ca) == renewed,
+        lambda: gateway.served_serial() == renewed.serial_number,
         timeout=10, what="the renewed certificate to be served",
     )  # fmt: skip
     assert time.monotonic() - started < 5  # the follower looks every second
-    assert gateway.process.poll() is None  # the same process, never restarted
-    assert any(line["event"] == "certificate_reloaded" for line in gateway.log_lines())
+    assert gateway.stub.process.poll() is None  # the same process, never restarted
+    assert any(line["event"] == "certificate_reloaded" for line in gateway.stub.log_lines())
 
 
-def test_a_broken_pair_keeps_the_old_certificate(
-    start_stub: Callable[..., RunningStub], tmp_path: Path
-) -> None:
+def test_a_broken_pair_keeps_the_old_certificate(gateway: ServingGateway) -> None:
     """A key that does not match its certificate is not loaded: the server keeps
     serving the last good pair and says why in its log."""
-    authority = trustme.CA()
-    ca = tmp_path / "ca.crt"
-    authority.cert_pem.write_to_path(ca)
-    volume = tmp_path / "tls"
-    volume.mkdir()
-    _kubelet_write(volume, authority, 1)
-    gateway = start_stub(
-        "api-gateway", kind="gateway", tls=(volume / "tls.crt", volume / "tls.key")
-    )
-    first = _served_serial(gateway.url, ca)
-    other = authority.issue_cert("localhost")
+    first = gateway.served_serial()
+    volume = gateway.volume
+    other = gateway.authority.issue_cert("localhost")
     data = volume / "..2"
     data.mkdir()
     (data / "tls.crt").write_bytes((volume / "tls.crt").read_bytes())
@@ -94,7 +99,7 @@ def test_a_broken_pair_keeps_the_old_certificate(
     (volume / "..data_tmp").symlink_to(data.name)
     (volume / "..data_tmp").replace(volume / "..data")
     wait_until(
-        lambda: any(line["event"] == "certificate_reload_failed" for line in gateway.log_lines()),
+        lambda: any(e["event"] == "certificate_reload_failed" for e in gateway.stub.log_lines()),
         timeout=10, what="the failed reload to be logged",
     )  # fmt: skip
-    assert _served_serial(gateway.url, ca) == first
+    assert gateway.served_serial() == first

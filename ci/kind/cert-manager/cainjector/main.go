@@ -82,12 +82,7 @@ func newCommand() *cobra.Command {
 	fs.StringVar(&c.KubeConfig, "kubeconfig", c.KubeConfig, "Path to a kubeconfig. Only required if out-of-cluster.")
 	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "If set, only inject into resources in this namespace.")
 	fs.StringSliceVar(&c.IgnoreNamespaces, "ignore-namespaces", c.IgnoreNamespaces, "Namespaces to ignore secrets from (not with --namespace).")
-	le := &c.LeaderElectionConfig
-	fs.BoolVar(&le.Enabled, "leader-elect", le.Enabled, "Perform leader election (a Lease) so one instance injects at a time.")
-	fs.StringVar(&le.Namespace, "leader-election-namespace", le.Namespace, "Namespace of the leader election Lease.")
-	fs.DurationVar(&le.LeaseDuration, "leader-election-lease-duration", le.LeaseDuration, "Leader election lease duration.")
-	fs.DurationVar(&le.RenewDeadline, "leader-election-renew-deadline", le.RenewDeadline, "Leader election renew deadline.")
-	fs.DurationVar(&le.RetryPeriod, "leader-election-retry-period", le.RetryPeriod, "Leader election retry period.")
+	standin.LeaderElectionFlags(fs, &c.LeaderElectionConfig, "injects")
 	fs.BoolVar(&c.EnableDataSourceConfig.Certificates, "enable-certificates-data-source", c.EnableDataSourceConfig.Certificates, "Allow cert-manager.io/inject-ca-from (Certificates as CA source; needs the Certificate CRD).")
 	inj := &c.EnableInjectableConfig
 	fs.BoolVar(&inj.ValidatingWebhookConfigurations, "enable-validatingwebhookconfigurations-injectable", inj.ValidatingWebhookConfigurations, "Inject into annotated ValidatingWebhookConfigurations.")

@@ -128,12 +128,7 @@ func newCommand() *cobra.Command {
 	fs.IntVar(&c.KubernetesAPIBurst, "kube-api-burst", c.KubernetesAPIBurst, "Maximum burst of queries to the API server.")
 	fs.StringVar(&c.ClusterResourceNamespace, "cluster-resource-namespace", c.ClusterResourceNamespace, "Namespace holding the resources (e.g. CA Secrets) of cluster-scoped resources such as ClusterIssuers.")
 	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "If set, watch only this namespace (ClusterIssuers are then disabled).")
-	le := &o.leaderElection
-	fs.BoolVar(&le.Enabled, "leader-elect", le.Enabled, "Perform leader election (a Lease) so one instance runs the controllers at a time.")
-	fs.StringVar(&le.Namespace, "leader-election-namespace", le.Namespace, "Namespace of the leader election Lease.")
-	fs.DurationVar(&le.LeaseDuration, "leader-election-lease-duration", le.LeaseDuration, "Leader election lease duration.")
-	fs.DurationVar(&le.RenewDeadline, "leader-election-renew-deadline", le.RenewDeadline, "Leader election renew deadline.")
-	fs.DurationVar(&le.RetryPeriod, "leader-election-retry-period", le.RetryPeriod, "Leader election retry period.")
+	standin.LeaderElectionFlags(fs, &o.leaderElection, "runs the controllers")
 	fs.StringSliceVar(&o.controllers, "controllers", o.controllers, "Controllers to run: '*' = all built in, 'foo' = only foo, '*,-foo' = all but foo.\n"+
 		"Built in: "+strings.Join(builtIn(), ", "))
 	fs.IntVar(&o.workers, "concurrent-workers", o.workers, "Concurrent workers per controller.")

@@ -11,8 +11,10 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/cert-manager/cert-manager/internal/apis/config/shared"
 	"github.com/cert-manager/cert-manager/internal/cmd/util"
 	logf "github.com/cert-manager/cert-manager/pkg/logs"
 	"github.com/cert-manager/cert-manager/pkg/util/feature"
@@ -44,4 +46,14 @@ func Main(component string, newCommand func() *cobra.Command) {
 // upstream commands do before anything reads a gate.
 func SetFeatureGates(gates map[string]bool) error {
 	return feature.DefaultMutableFeatureGate.SetFromMap(gates)
+}
+
+// LeaderElectionFlags registers upstream's --leader-elect* flags on fs for le
+// (the controller and the cainjector take the same five).
+func LeaderElectionFlags(fs *pflag.FlagSet, le *shared.LeaderElectionConfig, what string) {
+	fs.BoolVar(&le.Enabled, "leader-elect", le.Enabled, "Perform leader election (a Lease) so one instance "+what+" at a time.")
+	fs.StringVar(&le.Namespace, "leader-election-namespace", le.Namespace, "Namespace of the leader election Lease.")
+	fs.DurationVar(&le.LeaseDuration, "leader-election-lease-duration", le.LeaseDuration, "Leader election lease duration.")
+	fs.DurationVar(&le.RenewDeadline, "leader-election-renew-deadline", le.RenewDeadline, "Leader election renew deadline.")
+	fs.DurationVar(&le.RetryPeriod, "leader-election-retry-period", le.RetryPeriod, "Leader election retry period.")
 }
