@@ -14,6 +14,7 @@ from typing import Any
 from devenv.check.kubernetes_schema import object_name, schema_problems
 from devenv.check.workload_peers import pod_template
 from devenv.errors import ConfigError, ManifestError
+from devenv.render.cert_manager import is_issuance_object
 from devenv.tools.go_module import pinned_crds
 from devenv.yamlio import load_documents, manifest_files
 
@@ -67,7 +68,7 @@ def selector_problems(objects: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def _crds_for(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """cert-manager's CRDs (the pinned release's) when the manifests hold its resources."""
-    if any(str(d.get("apiVersion", "")).startswith("cert-manager.io/") for d in documents):
+    if any(map(is_issuance_object, documents)):
         return pinned_crds("cert-manager")
     return []
 

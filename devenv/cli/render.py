@@ -58,12 +58,12 @@ def register(app: typer.Typer) -> None:
             })  # fmt: skip
         manifests = rendered.all()
         if check:
-            from devenv.apply.phases.cert_manager import cert_manager_crds
             from devenv.render.cert_manager import is_issuance_object
+            from devenv.tools.go_module import pinned_crds
 
             version = loaded.cluster.kubernetes_version
             # cert-manager's resources against its CRDs (the pinned release's, cached).
-            crds = cert_manager_crds() if any(map(is_issuance_object, manifests)) else []
+            crds = pinned_crds("cert-manager") if any(map(is_issuance_object, manifests)) else []
             findings = [f"schema: {p}" for p in schema_problems(manifests, version, crds)]
             findings += [f"invariant: {v}" for v in lint_manifests(manifests, image_set)]
             if findings:

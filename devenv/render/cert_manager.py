@@ -24,6 +24,7 @@ from devenv.render.objects import (
     pod_security,
     probe_timing,
 )
+from devenv.render.stubs import tls_secret_name
 from devenv.topology.labels import COMPONENT_LABEL, MANAGED_BY, PART_OF
 from devenv.topology.model import ComponentSpec, Topology
 
@@ -31,7 +32,6 @@ __all__ = [
     "CA_ISSUER",
     "CERT_MANAGER_COMPONENTS",
     "ROOT_CA_SECRET",
-    "certificate_name",
     "https_stubs",
     "is_issuance_object",
     "label_crds",
@@ -57,11 +57,6 @@ CONTROLLERS = (
     "certificates-metrics",
 )  # fmt: skip
 _CERT_MANAGER_GROUPS = ["cert-manager.io", "acme.cert-manager.io"]
-
-
-def certificate_name(component: ComponentSpec) -> str:
-    """The Certificate of an HTTPS stub, and the Secret it writes (what the stub mounts)."""
-    return f"{component.name}-tls"
 
 
 def is_issuance_object(manifest: Manifest) -> bool:
@@ -250,9 +245,9 @@ def _stub_certificates(context: RenderContext, controller: ComponentSpec) -> lis
             {
                 "apiVersion": "cert-manager.io/v1",
                 "kind": "Certificate",
-                "metadata": _owned(certificate_name(stub), stub.namespace),
+                "metadata": _owned(tls_secret_name(stub), stub.namespace),
                 "spec": {
-                    "secretName": certificate_name(stub),
+                    "secretName": tls_secret_name(stub),
                     # devenv's label, so drift checks and `down` see the Secret.
                     "secretTemplate": {"labels": dict(MANAGED_BY)},
                     "duration": lifetime.duration,

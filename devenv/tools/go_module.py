@@ -20,6 +20,7 @@ import os
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ class ModulePin:
         return f"{self.module}@{self.version}/"
 
 
+@cache
 def release_pin(name: str) -> ModulePin:
     """A pinned release from ``devenv/data/releases.yaml``."""
     where = "devenv/data/releases.yaml"
@@ -155,12 +157,19 @@ def module_files(
 def pinned_crds(
     name: str, *, report: Callable[[str], None] = lambda _: None
 ) -> list[dict[str, Any]]:
-    """The CRDs a pinned release publishes (its ``crds`` files), as parsed documents."""
+    """The CRDs a pinned release publishes (its ``crds`` files), as parsed documents;
+    read once per process (`policy --manifests` asks for each file it checks)."""
+    module_zip(release_pin(name), report=report)  # downloaded (and said so) if missing
+    return list(_parsed_crds(name))
+
+
+@cache
+def _parsed_crds(name: str) -> tuple[dict[str, Any], ...]:
     pin = release_pin(name)
-    files = module_files(pin, pin.files["crds"], report=report)
-    return [
+    files = module_files(pin, pin.files["crds"])
+    return tuple(
         document
         for file, text in files.items()
         for document in parse_documents(text, source=f"{pin.module}@{pin.version}/{file}")
         if document.get("kind") == "CustomResourceDefinition"
-    ]
+    )

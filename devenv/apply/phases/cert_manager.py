@@ -106,7 +106,7 @@ def _refuse_a_foreign_cert_manager(run: RunContext, crds: list[Manifest]) -> Non
             "cert-manager",
             f"the cluster already has cert-manager's CRDs, not devenv's ({', '.join(foreign[:2])})",
             next_command="deploy to a cluster without cert-manager (devenv installs its own,"
-            " v1.21.2), or remove that one",
+            f" {release_pin('cert-manager').version}), or remove that one",
         )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from devenv.render.cert_manager import certificate_name
+from devenv.render.stubs import tls_secret_name
 from devenv.tools.kind import kind_context
 from devenv.topology.lifetime import parse_duration
 from devenv.verify.suite._live import Live
@@ -77,7 +77,7 @@ def test_the_gateway_serves_a_certificate_from_the_dev_ca(
 def _force_renewal(live: Live) -> None:
     """What `cmctl renew` does: the Issuing condition set by hand, in the status."""
     gateway = live.topology.components["api-gateway"]
-    name, namespace = certificate_name(gateway), gateway.namespace
+    name, namespace = tls_secret_name(gateway), gateway.namespace
     current = live.kubectl.get_json("certificate", name, "-n", namespace)
     condition = {
         "type": "Issuing",
